@@ -1,0 +1,20 @@
+// The storage subsystem's public surface. Other folders import from here only.
+export { Labels, LabelsBuilder, METRIC_NAME, intern, compareStrings, isLegacyLabelName, isLegacyMetricName, isValidLabelName, isValidMetricName, isWellFormed, formatLabelName, quoteString } from './labels.js';
+export { Matcher, MatcherError, compileRegex, matchesAll, type MatchType } from './matchers.js';
+export {
+  ValueType,
+  StorageError,
+  STALE_NAN,
+  isStaleNaN,
+  emptySeriesSet,
+  type SeriesRef,
+  type Appender,
+  type Appendable,
+  type SampleIterator,
+  type Series,
+  type SeriesSet,
+  type SelectHints,
+  type Querier,
+  type Queryable,
+  type StorageErrorCode,
+} from './interface.js';
