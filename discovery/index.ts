@@ -1,0 +1,2 @@
+// The discovery subsystem's public surface.
+export type { Discoverer, TargetGroup, LabelSet, DiscoveryLogger } from './types.js';
