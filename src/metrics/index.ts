@@ -1,0 +1,13 @@
+// Self-metrics: the registry behind `/metrics`.
+export {
+  Registry,
+  Counter,
+  Gauge,
+  Histogram,
+  CounterVec,
+  GaugeVec,
+  HistogramVec,
+  DEFAULT_BUCKETS,
+  formatMetricValue,
+  type MetricType,
+} from './registry.js';
