@@ -11,3 +11,4 @@ export {
   formatMetricValue,
   type MetricType,
 } from './registry.js';
+export { registerProcessMetrics } from './process.js';
