@@ -157,7 +157,7 @@ export function parseLabelSelector(s: string): LabelRequirement[] {
         }
         reqs.push({ op: op.v, key, values: values.length === 1 && values[0] === '' ? [] : values });
       } else {
-        fail(`unexpected "${op.t === 'end' ? '' : (op as { v: string }).v}" after key "${key}"`);
+        fail(`unexpected "${(op as { v: string }).v}" after key "${key}"`);
       }
     }
     const sep = peek();
