@@ -16,4 +16,10 @@ export {
   type TlsOptions,
   type TlsVersion,
   type HttpHeaderOptions,
+  KubernetesSD,
+  KubernetesSDMetrics,
+  type KubernetesSDOptions,
+  type InClusterOptions,
+  type InformerTiming,
+  type CollectedFamily,
 } from './kubernetes/index.js';

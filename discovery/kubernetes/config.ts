@@ -163,8 +163,8 @@ const ALLOWED_SELECTOR_ROLES: Readonly<Record<KubernetesRole, readonly Kubernete
   node: ['node'],
   pod: ['pod', 'node'],
   service: ['service'],
-  endpoints: ['pod', 'service', 'endpoints', 'node'],
-  endpointslice: ['pod', 'service', 'endpointslice', 'node'],
+  endpoints: ['pod', 'service', 'endpoints'],
+  endpointslice: ['pod', 'service', 'endpointslice'],
   ingress: ['ingress'],
 };
 
@@ -240,9 +240,6 @@ export function checkKubernetesSDConfig(c: KubernetesSDConfig): string | undefin
     const allowed = ALLOWED_SELECTOR_ROLES[c.role];
     if (!allowed.includes(s.role)) {
       return `${c.role} role supports only ${allowed.join(', ')} selectors`;
-    }
-    if (s.role === 'node' && c.role !== 'node' && !c.attachMetadata.node) {
-      return `${c.role} role supports node selectors only with attach_metadata: {node: true}`;
     }
     const le = checkLabelSelector(s.label ?? '');
     if (le !== undefined) return `invalid label selector "${s.label}" for role ${s.role}: ${le}`;

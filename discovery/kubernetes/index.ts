@@ -24,3 +24,29 @@ export {
   type LabelRequirement,
   type FieldRequirement,
 } from './selectors.js';
+export { KubernetesSD, KubernetesDiscoverer, type KubernetesSDOptions } from './discoverer.js';
+export { KubernetesSDMetrics, type CollectedFamily, type KubernetesEvent } from './metrics.js';
+export { DEFAULT_TIMING, type InformerTiming } from './informer.js';
+export { SERVICE_ACCOUNT_DIR, KubernetesConfigError, KubernetesApiError, type InClusterOptions } from './transport.js';
+export {
+  buildPod,
+  buildService,
+  buildEndpoints,
+  buildEndpointSlice,
+  buildNode,
+  buildIngress,
+  sanitizeLabelName,
+  type BuildContext,
+} from './build.js';
+export type {
+  KubeObject,
+  ObjectMeta,
+  Pod,
+  Service,
+  Endpoints,
+  EndpointSlice,
+  Node,
+  Ingress,
+  Namespace,
+  ResourceKind,
+} from './objects.js';
