@@ -123,6 +123,7 @@ export class SharedInformer {
   private syncedOnce = false;
   private listedSinceWatch = false;
   private stopped = false;
+  private starting = false;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -170,7 +171,10 @@ export class SharedInformer {
     this.handlers.add(h);
     this.refs++;
     if (this.syncedOnce) queueMicrotask(() => this.handlers.has(h) && this.guard(() => h.synced()));
-    if (!this.lw && !this.stopped) void this.start();
+    if (!this.starting && !this.stopped) {
+      this.starting = true;
+      void this.start();
+    }
   }
 
   unsubscribe(h: InformerHandler): void {

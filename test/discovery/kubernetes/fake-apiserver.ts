@@ -76,6 +76,8 @@ export interface LoggedRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly headers: http.IncomingHttpHeaders;
+  /** Common name of the TLS client certificate, if one was presented. */
+  readonly clientCN?: string;
 }
 
 export interface FakeApiServerOptions {
@@ -132,8 +134,11 @@ export class FakeApiServer {
   /** Every request, in order. */
   readonly requests: LoggedRequest[] = [];
   url = '';
+  /** Accepted `Authorization` values (empty = none required); tests change it to rotate credentials. */
+  authorization: string[];
 
   constructor(private readonly opts: FakeApiServerOptions = {}) {
+    this.authorization = [...(opts.authorization ?? [])];
     for (const k of Object.keys(RESOURCE_INFO) as ResourceKind[]) this.store.set(k, new Map());
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
     this.server = opts.tls
@@ -356,14 +361,15 @@ export class FakeApiServer {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    this.requests.push({ path: url.pathname, query: url.searchParams, headers: req.headers });
+    const peer = (req.socket as { getPeerCertificate?: () => { subject?: { CN?: string } } }).getPeerCertificate?.();
+    this.requests.push({ path: url.pathname, query: url.searchParams, headers: req.headers, clientCN: peer?.subject?.CN });
     const fail = (code: number, reason: string, message: string): void => {
       res.writeHead(code, { 'Content-Type': 'application/json' });
       res.end(statusBody(code, reason, message));
     };
     if (req.method !== 'GET') return fail(405, 'MethodNotAllowed', `method ${req.method} not allowed`);
-    const auth = this.opts.authorization;
-    if (auth && auth.length > 0 && !auth.includes(req.headers.authorization ?? '')) {
+    const auth = this.authorization;
+    if (auth.length > 0 && !auth.includes(req.headers.authorization ?? '')) {
       return fail(401, 'Unauthorized', 'Unauthorized');
     }
     const r = this.route(url.pathname);
