@@ -162,6 +162,20 @@ export class FakeApiServer {
     return this;
   }
 
+  /** Stops listening and cuts every connection, keeping all state (an API server going down). */
+  async goDown(): Promise<void> {
+    this.dropWatches();
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  /** Listens again on the same port after {@link goDown}. */
+  async comeBack(): Promise<void> {
+    const port = Number(new URL(this.url).port);
+    this.server.listen(port, '127.0.0.1');
+    await once(this.server, 'listening');
+  }
+
   async close(): Promise<void> {
     for (const w of this.watchers) {
       if (w.timer) clearInterval(w.timer);
@@ -169,7 +183,7 @@ export class FakeApiServer {
     }
     this.watchers.clear();
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    if (this.server.listening) await new Promise<void>((r) => this.server.close(() => r()));
   }
 
   /** The current resourceVersion. */
