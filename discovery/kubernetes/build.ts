@@ -251,6 +251,8 @@ export function buildService(svc: Service, ctx: BuildContext): TargetGroup {
 
 interface SeenPod {
   pod: Pod;
+  /** The pod's labels, computed once per group. */
+  labels: LabelSet;
   /** Endpoint ports already turned into targets for this pod. */
   ports: Set<number>;
 }
@@ -281,10 +283,9 @@ function addMatchingContainerLabels(t: LabelSet, pod: Pod, port: number, protoco
 
 /** Targets for the container ports of joined pods that no endpoint port covered. */
 function addUnseenPodPorts(targets: LabelSet[], seen: Map<string, SeenPod>, ctx: BuildContext, kind: string): void {
-  for (const { pod, ports } of seen.values()) {
+  for (const { pod, ports, labels: pl } of seen.values()) {
     const ip = str(pod.status?.podIP);
     if (ip === '' || isIP(ip) === 0) continue;
-    let pl: LabelSet | undefined;
     for (const { c, init } of allContainers(pod)) {
       for (const cp of c.ports ?? []) {
         if (!isPortNumber(cp?.containerPort)) {
@@ -292,7 +293,6 @@ function addUnseenPodPorts(targets: LabelSet[], seen: Map<string, SeenPod>, ctx:
           continue;
         }
         if (ports.has(cp.containerPort)) continue;
-        pl ??= podLabels(pod);
         targets.push({
           [ADDRESS]: joinHostPort(ip, cp.containerPort),
           [PREFIX + 'pod_container_name']: str(c.name),
@@ -308,14 +308,16 @@ function addUnseenPodPorts(targets: LabelSet[], seen: Map<string, SeenPod>, ctx:
   }
 }
 
-function notePod(seen: Map<string, SeenPod>, pod: Pod, port: number | undefined): void {
+/** Records that `pod` backs an endpoint on `port`; returns the pod's labels. */
+function notePod(seen: Map<string, SeenPod>, pod: Pod, port: number | undefined): LabelSet {
   const k = podKeyOf(pod);
   let s = seen.get(k);
   if (!s) {
-    s = { pod, ports: new Set() };
+    s = { pod, labels: podLabels(pod), ports: new Set() };
     seen.set(k, s);
   }
   if (port !== undefined) s.ports.add(port);
+  return s.labels;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -345,7 +347,7 @@ export function buildEndpoints(eps: Endpoints, ctx: BuildContext): TargetGroup {
       ctx.invalid('endpoints', key, `address ${JSON.stringify(addr?.ip)} is not an IP address`);
       return;
     }
-    let t: LabelSet = {
+    const t: LabelSet = {
       [ADDRESS]: joinHostPort(ip, port.port),
       [PREFIX + 'endpoint_port_name']: str(port.name),
       [PREFIX + 'endpoint_port_protocol']: str(port.protocol),
@@ -364,8 +366,7 @@ export function buildEndpoints(eps: Endpoints, ctx: BuildContext): TargetGroup {
     }
     const pod = resolvePod(ref, ctx);
     if (pod) {
-      notePod(seen, pod, port.port);
-      t = { ...t, ...podLabels(pod) };
+      Object.assign(t, notePod(seen, pod, port.port));
       addMatchingContainerLabels(t, pod, port.port, str(port.protocol));
     }
     targets.push(t);
@@ -439,7 +440,7 @@ export function buildEndpointSlice(eps: EndpointSlice, ctx: BuildContext): Targe
   const checkIP = addressType === 'IPv4' || addressType === 'IPv6';
   const add = (addr: string, ep: SliceEndpoint, port: SlicePort): void => {
     const hasPort = port.port !== undefined && port.port !== null;
-    let t: LabelSet = { [ADDRESS]: hasPort ? joinHostPort(addr, port.port as number) : addr };
+    const t: LabelSet = { [ADDRESS]: hasPort ? joinHostPort(addr, port.port as number) : addr };
     if (typeof port.name === 'string') t[PREFIX + 'endpointslice_port_name'] = port.name;
     if (typeof port.protocol === 'string') t[PREFIX + 'endpointslice_port_protocol'] = port.protocol;
     if (hasPort) t[PREFIX + 'endpointslice_port'] = String(port.port);
@@ -470,8 +471,7 @@ export function buildEndpointSlice(eps: EndpointSlice, ctx: BuildContext): Targe
     }
     const pod = resolvePod(ref, ctx);
     if (pod) {
-      notePod(seen, pod, hasPort ? (port.port as number) : undefined);
-      t = { ...t, ...podLabels(pod) };
+      Object.assign(t, notePod(seen, pod, hasPort ? (port.port as number) : undefined));
       if (hasPort) addMatchingContainerLabels(t, pod, port.port as number, undefined);
     }
     targets.push(t);

@@ -15,7 +15,7 @@ import type { IncomingMessage } from 'node:http';
 
 import type { DiscoveryLogger } from '../types.js';
 import type { KubernetesSDMetrics } from './metrics.js';
-import { checkObject, resourcePath, RESOURCES, type KubeObject, type ResourceKind } from './objects.js';
+import { checkObject, resourcePath, RESOURCES, trimObject, type KubeObject, type ResourceKind } from './objects.js';
 import { KubernetesApiError, KubernetesConfigError, type ApiTransport } from './transport.js';
 
 type CacheModule = typeof import('@kubernetes/client-node/dist/cache.js');
@@ -305,7 +305,7 @@ export class SharedInformer {
           for (const it of body.items) {
             const problem = checkObject(this.kind, it);
             if (problem) this.malformed(problem);
-            else items.push(it as LibObject);
+            else items.push(trimObject(this.kind, it as KubeObject) as LibObject);
           }
           rv = typeof body.metadata?.resourceVersion === 'string' ? body.metadata.resourceVersion : '';
           cont = typeof body.metadata?.continue === 'string' ? body.metadata.continue : '';
@@ -452,7 +452,7 @@ export class SharedInformer {
         }
         this.lastWatchEvents++;
         this.attempt = 0;
-        callback(ev.type, obj);
+        callback(ev.type, trimObject(this.kind, obj as KubeObject));
         return;
       }
       case 'BOOKMARK':

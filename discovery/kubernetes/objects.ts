@@ -263,3 +263,89 @@ function dig(o: Record<string, unknown>, path: string): unknown {
 export function objectKey(o: KubeObject): string {
   return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
 }
+
+/**
+ * Which fields discovery reads, per kind: `true` keeps a value as it is, an object keeps the
+ * listed fields of an object, a one-element array keeps those fields of every list element.
+ * Everything else (managedFields, volumes, env, statuses discovery ignores, ...) is dropped
+ * before an object enters the informer cache: on a real cluster that is most of each object.
+ */
+type Shape = true | { readonly [field: string]: Shape } | readonly [Shape];
+
+const META: Shape = {
+  name: true,
+  namespace: true,
+  uid: true,
+  resourceVersion: true,
+  labels: true,
+  annotations: true,
+  ownerReferences: [{ kind: true, name: true, controller: true }],
+};
+const CONTAINERS: Shape = [{ name: true, image: true, ports: [{ name: true, containerPort: true, protocol: true }] }];
+const STATUSES: Shape = [{ name: true, containerID: true }];
+const ADDRESS: Shape = [{ ip: true, hostname: true, nodeName: true, targetRef: { kind: true, name: true, namespace: true } }];
+
+const KEEP: Readonly<Record<ResourceKind, Shape>> = {
+  pods: {
+    metadata: META,
+    spec: { nodeName: true, containers: CONTAINERS, initContainers: CONTAINERS },
+    status: { phase: true, podIP: true, hostIP: true, conditions: [{ type: true, status: true }], containerStatuses: STATUSES, initContainerStatuses: STATUSES },
+  },
+  services: {
+    metadata: META,
+    spec: { type: true, clusterIP: true, externalName: true, loadBalancerIP: true, ports: [{ name: true, port: true, protocol: true }] },
+  },
+  endpoints: {
+    metadata: META,
+    subsets: [{ addresses: ADDRESS, notReadyAddresses: ADDRESS, ports: [{ name: true, port: true, protocol: true }] }],
+  },
+  endpointslices: {
+    metadata: META,
+    addressType: true,
+    endpoints: [
+      {
+        addresses: true,
+        conditions: { ready: true, serving: true, terminating: true },
+        hostname: true,
+        targetRef: { kind: true, name: true, namespace: true },
+        nodeName: true,
+        zone: true,
+        deprecatedTopology: true,
+      },
+    ],
+    ports: [{ name: true, port: true, protocol: true, appProtocol: true }],
+  },
+  nodes: {
+    metadata: META,
+    spec: { providerID: true },
+    status: { addresses: [{ type: true, address: true }], daemonEndpoints: { kubeletEndpoint: { Port: true } } },
+  },
+  ingresses: {
+    metadata: META,
+    spec: { ingressClassName: true, tls: [{ hosts: true }], rules: [{ host: true, http: { paths: [{ path: true }] } }] },
+  },
+  namespaces: { metadata: META },
+};
+
+function pick(v: unknown, shape: Shape): unknown {
+  if (shape === true || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(shape)) {
+    // A list where the API has a list; anything else is left for the builders to report.
+    if (!Array.isArray(v)) return v;
+    const el = shape[0];
+    return v.map((x) => pick(x, el));
+  }
+  if (Array.isArray(v)) return v;
+  const out: Record<string, unknown> = {};
+  const o = v as Record<string, unknown>;
+  for (const k in shape) {
+    const x = o[k];
+    if (x !== undefined) out[k] = pick(x, (shape as { readonly [f: string]: Shape })[k]);
+  }
+  return out;
+}
+
+/** The part of a (checked) object discovery needs; the rest is not kept in memory. */
+export function trimObject(kind: ResourceKind, o: KubeObject): KubeObject {
+  return pick(o, KEEP[kind]) as KubeObject;
+}

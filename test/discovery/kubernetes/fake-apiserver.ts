@@ -131,6 +131,8 @@ export class FakeApiServer {
   private readonly failures = new Map<string, { status: number; remaining: number }>();
   private readonly watchListeners = new Set<() => void>();
   private uidSeq = 0;
+  /** Sorted keys per kind for paging, rebuilt after creations and deletions. */
+  private readonly sortedKeys = new Map<ResourceKind, string[]>();
   /** Every request, in order. */
   readonly requests: LoggedRequest[] = [];
   url = '';
@@ -208,6 +210,7 @@ export class FakeApiServer {
     o.metadata.creationTimestamp ??= '2025-06-01T10:00:00Z';
     this.bump(kind, 'ADDED', o, undefined);
     m.set(k, o);
+    this.sortedKeys.delete(kind);
     return o;
   }
 
@@ -237,6 +240,7 @@ export class FakeApiServer {
     const prev = m.get(k);
     if (!prev) throw new Error(`fake apiserver: ${kind} ${k} does not exist`);
     m.delete(k);
+    this.sortedKeys.delete(kind);
     const o = clone(prev);
     this.bump(kind, 'DELETED', o, prev);
   }
@@ -445,11 +449,25 @@ export class FakeApiServer {
       after = tok.after;
       listRv = tok.rv;
     }
-    const keys = [...this.store.get(kind)!.keys()].sort();
+    let keys = this.sortedKeys.get(kind);
+    if (!keys) {
+      keys = [...this.store.get(kind)!.keys()].sort();
+      this.sortedKeys.set(kind, keys);
+    }
     const items: Obj[] = [];
     let next = '';
-    for (const k of keys) {
-      if (after && k <= after) continue;
+    let lo = 0;
+    if (after) {
+      // Binary search for the first key after the continue token's.
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (keys[mid] <= after) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    for (let i = lo; i < keys.length; i++) {
+      const k = keys[i];
       const o = this.store.get(kind)!.get(k)!;
       if (!this.matches(o, namespace, label, field)) continue;
       if (limit > 0 && items.length >= limit) {

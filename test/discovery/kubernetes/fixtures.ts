@@ -20,6 +20,34 @@ export interface PodSpecOptions {
   initContainers?: { name: string; image: string; ports?: { name?: string; containerPort: number; protocol?: string }[] }[];
 }
 
+/** managedFields as server-side apply records them: a large part of every real object. */
+function managedFields(manager: string, fields: Record<string, unknown>): Record<string, unknown>[] {
+  return [
+    { manager, operation: 'Update', apiVersion: 'v1', time: '2025-06-01T10:00:00Z', fieldsType: 'FieldsV1', fieldsV1: fields },
+  ];
+}
+
+function podManagedFields(containers: { name: string; ports?: { containerPort: number }[] }[]): Record<string, unknown>[] {
+  const spec: Record<string, unknown> = { 'f:dnsPolicy': {}, 'f:enableServiceLinks': {}, 'f:restartPolicy': {}, 'f:schedulerName': {}, 'f:securityContext': {}, 'f:terminationGracePeriodSeconds': {} };
+  for (const c of containers) {
+    const ports: Record<string, unknown> = { '.': {} };
+    for (const p of c.ports ?? []) ports[`k:{"containerPort":${p.containerPort},"protocol":"TCP"}`] = { '.': {}, 'f:containerPort': {}, 'f:name': {}, 'f:protocol': {} };
+    spec[`k:{"name":"${c.name}"}`] = { '.': {}, 'f:image': {}, 'f:imagePullPolicy': {}, 'f:name': {}, 'f:ports': ports, 'f:resources': { '.': {}, 'f:requests': { '.': {}, 'f:cpu': {}, 'f:memory': {} } }, 'f:terminationMessagePath': {}, 'f:terminationMessagePolicy': {} };
+  }
+  return [
+    ...managedFields('kube-controller-manager', { 'f:metadata': { 'f:generateName': {}, 'f:labels': { '.': {}, 'f:app': {}, 'f:pod-template-hash': {} }, 'f:ownerReferences': { '.': {} } }, 'f:spec': spec }),
+    {
+      manager: 'kubelet',
+      operation: 'Update',
+      apiVersion: 'v1',
+      time: '2025-06-01T10:00:05Z',
+      fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:status': { 'f:conditions': { 'k:{"type":"ContainersReady"}': { '.': {}, 'f:lastProbeTime': {}, 'f:lastTransitionTime': {}, 'f:status': {}, 'f:type': {} }, 'k:{"type":"Ready"}': { '.': {}, 'f:lastProbeTime': {}, 'f:lastTransitionTime': {}, 'f:status': {}, 'f:type': {} } }, 'f:containerStatuses': {}, 'f:hostIP': {}, 'f:phase': {}, 'f:podIP': {}, 'f:podIPs': { '.': {} }, 'f:startTime': {} } },
+      subresource: 'status',
+    },
+  ];
+}
+
 /** A running pod as the API server returns it. */
 export function makePod(o: PodSpecOptions): Record<string, unknown> & { metadata: { name: string; namespace: string } } {
   const ns = o.namespace ?? 'default';
@@ -33,6 +61,7 @@ export function makePod(o: PodSpecOptions): Record<string, unknown> & { metadata
       name: o.name,
       namespace: ns,
       generateName: o.owner ? `${o.owner.name}-` : undefined,
+      managedFields: podManagedFields(containers),
       labels: o.labels ?? {},
       ...(o.annotations ? { annotations: o.annotations } : {}),
       ...(o.owner
@@ -49,8 +78,28 @@ export function makePod(o: PodSpecOptions): Record<string, unknown> & { metadata
         ...(c.ports ? { ports: withProto(c.ports) } : {}),
         resources: { requests: { cpu: '100m', memory: '128Mi' } },
         terminationMessagePath: '/dev/termination-log',
+        terminationMessagePolicy: 'File',
         imagePullPolicy: 'IfNotPresent',
+        env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } }],
+        volumeMounts: [{ name: 'kube-api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }],
       })),
+      volumes: [
+        {
+          name: 'kube-api-access',
+          projected: {
+            defaultMode: 420,
+            sources: [
+              { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+              { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+              { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+            ],
+          },
+        },
+      ],
+      tolerations: [
+        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      ],
       ...(init.length
         ? {
             initContainers: init.map((c) => ({ name: c.name, image: c.image, ...(c.ports ? { ports: withProto(c.ports) } : {}) })),
@@ -238,6 +287,7 @@ export function makeEndpointSlice(o: {
       labels,
       ...(o.annotations ? { annotations: o.annotations } : {}),
       ...(o.service ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: o.service, uid: `uid-svc-${o.service}`, controller: true }] } : {}),
+      managedFields: managedFields('endpointslice-controller.k8s.io', { 'f:addressType': {}, 'f:endpoints': {}, 'f:metadata': { 'f:labels': { '.': {}, 'f:endpointslice.kubernetes.io/managed-by': {}, 'f:kubernetes.io/service-name': {} }, 'f:ownerReferences': {} }, 'f:ports': {} }),
       generateName: o.service ? `${o.service}-` : undefined,
     },
     addressType: o.addressType ?? 'IPv4',
