@@ -387,7 +387,9 @@ class RoleUnit {
       case 'service':
         return o ? buildService(o as Service, this.ctx) : deletedGroup(serviceSource(ns, name));
       case 'endpoints':
-        return o ? buildEndpoints(o as Endpoints, this.ctx) : deletedGroup(endpointsSource(ns, name));
+        if (!o) return deletedGroup(endpointsSource(ns, name));
+        this.d.overCapacity(o);
+        return buildEndpoints(o as Endpoints, this.ctx);
       case 'endpointslice':
         return o ? buildEndpointSlice(o as EndpointSlice, this.ctx) : deletedGroup(endpointSliceSource(ns, name));
       case 'node':
@@ -409,6 +411,7 @@ export class KubernetesDiscoverer implements Discoverer {
   private timer: NodeJS.Timeout | undefined;
   private send: ((groups: TargetGroup[]) => void) | undefined;
   private invalidWindowStart = 0;
+  private readonly warnedCapacity = new Set<string>();
   private invalidLogged = 0;
 
   constructor(
@@ -441,7 +444,13 @@ export class KubernetesDiscoverer implements Discoverer {
   private async connect(signal: AbortSignal): Promise<ApiTransport | undefined> {
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
-        return await this.sd.acquireTransport(this.cfg);
+        const t = await this.sd.acquireTransport(this.cfg);
+        this.logger.info(t.mode === 'in-cluster' ? 'kubernetes discovery: using pod service account via in-cluster config' : `kubernetes discovery: using ${t.mode}`, {
+          job: this.name,
+          role: this.cfg.role,
+          server: t.server,
+        });
+        return t;
       } catch (e) {
         this.sd.metrics.failures++;
         const delay = connectDelay(attempt, this.sd.timing);
@@ -478,6 +487,23 @@ export class KubernetesDiscoverer implements Discoverer {
     }
     if (names.size === 0 && !own) return [''];
     return [...names];
+  }
+
+  /** Endpoints objects cap at 1000 addresses; say so once per object, as Prometheus warns. */
+  overCapacity(o: KubeObject): void {
+    const v = o.metadata.labels?.['endpoints.kubernetes.io/over-capacity'];
+    if (v !== 'truncated' && v !== 'warning') {
+      this.warnedCapacity.delete(keyOf(o));
+      return;
+    }
+    if (this.warnedCapacity.has(keyOf(o))) return;
+    this.warnedCapacity.add(keyOf(o));
+    this.logger.warn(
+      v === 'truncated'
+        ? 'kubernetes discovery: Endpoints object has more than 1000 addresses and was truncated, use "role: endpointslice" instead'
+        : 'kubernetes discovery: Endpoints object has more than 1000 addresses, use "role: endpointslice" instead',
+      { job: this.name, endpoints: keyOf(o) },
+    );
   }
 
   /** A malformed field met while building a group: counted, and logged at a bounded rate. */

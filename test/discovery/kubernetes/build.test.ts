@@ -153,7 +153,7 @@ describe('pod role', () => {
   });
 
   it('pod_ready is unknown without a Ready condition; no controller labels without a controller ref', () => {
-    const p = makePod({ name: 'bare', ip: '10.244.9.9' }) as { status: { conditions: unknown[] } };
+    const p = makePod({ name: 'bare', ip: '10.244.9.9' }) as unknown as { status: { conditions: unknown[] } };
     p.status.conditions = [];
     const g = buildPod(p as unknown as Pod, ctx());
     expect(g.labels.__meta_kubernetes_pod_ready).toBe('unknown');
@@ -246,7 +246,7 @@ describe('service role', () => {
   });
 
   it('ExternalName: external name instead of cluster IP (and no targets without ports)', () => {
-    const svc = makeService({ name: 'db', type: 'ExternalName', externalName: 'db.example.com' }) as { spec: Record<string, unknown> };
+    const svc = makeService({ name: 'db', type: 'ExternalName', externalName: 'db.example.com' }) as unknown as { spec: Record<string, unknown> };
     expect(buildService(svc as unknown as Service, ctx()).targets).toEqual([]);
     svc.spec.ports = [{ name: 'pg', port: 5432, protocol: 'TCP' }];
     expect(buildService(svc as unknown as Service, ctx()).targets).toEqual([
@@ -375,7 +375,7 @@ describe('endpoints role', () => {
   });
 
   it('malformed: non-IP addresses and ports without numbers are skipped and reported', () => {
-    const e = makeEndpoints({ name: 'bad', subsets: [{ addresses: [{ ip: 'web.example.com' }, { ip: '10.1.1.1' }], ports: [{ name: 'http', port: 80 }] }] }) as { subsets: { ports: unknown[] }[] };
+    const e = makeEndpoints({ name: 'bad', subsets: [{ addresses: [{ ip: 'web.example.com' }, { ip: '10.1.1.1' }], ports: [{ name: 'http', port: 80 }] }] }) as unknown as { subsets: { ports: unknown[] }[] };
     e.subsets[0].ports.push({ name: 'nonum', protocol: 'TCP' });
     const c = ctx();
     const g = buildEndpoints(e as unknown as Endpoints, c);
@@ -450,7 +450,7 @@ describe('endpointslice role', () => {
   });
 
   it('a port without a number gives targets at the bare address; topology labels are sanitised', () => {
-    const s = makeEndpointSlice({ name: 'headless', endpoints: [{ addresses: ['10.244.3.3'] }], ports: [{ name: 'any' }] }) as { endpoints: Record<string, unknown>[] };
+    const s = makeEndpointSlice({ name: 'headless', endpoints: [{ addresses: ['10.244.3.3'] }], ports: [{ name: 'any' }] }) as unknown as { endpoints: Record<string, unknown>[] };
     s.endpoints[0].deprecatedTopology = { 'kubernetes.io/hostname': 'node-3' };
     const g = buildEndpointSlice(s as unknown as EndpointSlice, ctx());
     expect(g.targets).toEqual([

@@ -125,6 +125,19 @@ describe('endpoints role', () => {
   });
 });
 
+describe('endpoints over capacity', () => {
+  it('warns once that a truncated Endpoints object should be discovered with role endpointslice', async () => {
+    srv.create('endpoints', makeEndpoints({ name: 'big', labels: { 'endpoints.kubernetes.io/over-capacity': 'truncated' }, subsets: [{ addresses: [{ ip: '10.1.0.1' }], ports: [{ name: 'http', port: 80 }] }] }));
+    const { collector: c } = start({ role: 'endpoints' });
+    await c.until(() => c.has('endpoints/default/big'), 'big');
+    srv.update('endpoints', makeEndpoints({ name: 'big', labels: { 'endpoints.kubernetes.io/over-capacity': 'truncated' }, subsets: [{ addresses: [{ ip: '10.1.0.2' }], ports: [{ name: 'http', port: 80 }] }] }));
+    await c.until(() => c.targets('endpoints/default/big')[0]?.__address__ === '10.1.0.2:80', 'update');
+    const warns = log.lines.filter((l) => l.level === 'warn' && l.msg.includes('truncated'));
+    expect(warns).toHaveLength(1);
+    expect(warns[0].fields.endpoints).toBe('default/big');
+  });
+});
+
 describe('endpointslice role', () => {
   it('follows endpoint conditions, the service and the pods', async () => {
     srv.create('pods', makePod({ name: 'web-1', ip: '10.244.1.10' }));
