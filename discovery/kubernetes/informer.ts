@@ -341,7 +341,8 @@ export class SharedInformer {
     done: (err: unknown) => void,
   ): Promise<AbortController> {
     const ac = this.newAbort();
-    if (this.listedSinceWatch) {
+    const afterList = this.listedSinceWatch;
+    if (afterList) {
       this.listedSinceWatch = false;
       if (!this.syncedOnce) {
         this.syncedOnce = true;
@@ -349,8 +350,8 @@ export class SharedInformer {
       }
     }
     // A watch that ended at once without events (a proxy cutting streams, a flapping server)
-    // must not turn into a hot loop: wait as after an error.
-    const quick = this.lastWatchStart > 0 && Date.now() - this.lastWatchStart < 1000 && this.lastWatchEvents === 0;
+    // must not turn into a hot loop: wait as after an error. A fresh list in between is no loop.
+    const quick = !afterList && this.lastWatchStart > 0 && Date.now() - this.lastWatchStart < 1000 && this.lastWatchEvents === 0;
     const delay = quick ? this.backoff() : 0;
     let finished = false;
     const finish = (err: unknown): void => {

@@ -20,6 +20,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 import {
   matchLabelSelector,
@@ -78,6 +79,8 @@ export interface LoggedRequest {
   readonly headers: http.IncomingHttpHeaders;
   /** Common name of the TLS client certificate, if one was presented. */
   readonly clientCN?: string;
+  /** performance.now() when it arrived. */
+  readonly at: number;
 }
 
 export interface FakeApiServerOptions {
@@ -380,7 +383,7 @@ export class FakeApiServer {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     const peer = (req.socket as { getPeerCertificate?: () => { subject?: { CN?: string } } }).getPeerCertificate?.();
-    this.requests.push({ path: url.pathname, query: url.searchParams, headers: req.headers, clientCN: peer?.subject?.CN });
+    this.requests.push({ path: url.pathname, query: url.searchParams, headers: req.headers, clientCN: peer?.subject?.CN, at: performance.now() });
     const fail = (code: number, reason: string, message: string): void => {
       res.writeHead(code, { 'Content-Type': 'application/json' });
       res.end(statusBody(code, reason, message));

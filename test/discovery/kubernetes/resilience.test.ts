@@ -140,6 +140,32 @@ describe('watch reconnects', () => {
   });
 });
 
+describe('backoff', () => {
+  it('waits exponentially longer between attempts while the API server keeps failing', async () => {
+    srv.fail('pods', 500);
+    start({ role: 'pod' });
+    await eventually(() => lists('/api/v1/pods').length >= 6, 'six attempts', 30_000);
+    const at = lists('/api/v1/pods').map((r) => r.at);
+    // initialBackoffMs 20, doubling, ±20% jitter, capped at 200: lower bounds only (a timer never fires early).
+    const floor = [16, 32, 64, 128, 160];
+    for (let i = 0; i < floor.length; i++) expect(at[i + 1] - at[i]).toBeGreaterThanOrEqual(floor[i]);
+  });
+
+  it('a watch the server closes at once, again and again, does not become a hot loop', async () => {
+    srv.create('pods', makePod({ name: 'a' }));
+    const { collector: c } = start({ role: 'pod' });
+    await c.until(() => c.has('pod/default/a'), 'a');
+    // Every watch from now on ends immediately with no events (as a misbehaving proxy would).
+    for (let i = 0; i < 6; i++) {
+      await srv.waitForWatches('pods', 1);
+      srv.dropWatches();
+    }
+    const w = watches('/api/v1/pods').map((r) => r.at);
+    const gaps = w.slice(2).map((t, i) => t - w[i + 1]);
+    expect(Math.max(...gaps)).toBeGreaterThanOrEqual(64);
+  });
+});
+
 describe('API errors', () => {
   it.each([
     { status: 403, text: 'forbidden' },
