@@ -173,7 +173,7 @@ export class SharedInformer {
     if (this.syncedOnce) queueMicrotask(() => this.handlers.has(h) && this.guard(() => h.synced()));
     if (!this.starting && !this.stopped) {
       this.starting = true;
-      void this.start();
+      this.start().catch((e: unknown) => this.failed(e));
     }
   }
 
@@ -234,7 +234,7 @@ export class SharedInformer {
     else this.logger.error('kubernetes discovery: list/watch failed', fields);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (!this.stopped) void this.lw?.start();
+      if (!this.stopped) (this.lw ? this.lw.start() : this.start()).catch((e: unknown) => this.failed(e));
     }, delay);
     this.retryTimer.unref();
   }
