@@ -18,3 +18,18 @@ export {
   type Queryable,
   type StorageErrorCode,
 } from './interface.js';
+export {
+  Head,
+  DEFAULT_CHUNK_RANGE,
+  DEFAULT_SAMPLES_PER_CHUNK,
+  MAX_HEAD_SERIES,
+  type HeadOptions,
+  type HeadStats,
+  type HeadStat,
+  type HeadTruncateStats,
+  type HeadReplayStats,
+  type HeadChunk,
+  type HeadChunkSeries,
+  type HeadChunkSeriesSet,
+} from './head/index.js';
+export { XorChunk, XorIterator } from './chunks/index.js';

@@ -98,6 +98,10 @@ export type StorageErrorCode =
   | 'duplicate_sample'
   | 'too_old'
   | 'invalid_labels'
+  /** A sample that can never be stored (e.g. a timestamp that is not an integer of ms). */
+  | 'invalid_sample'
+  /** A configured or built-in limit was reached (e.g. the head's maximum series). */
+  | 'limit'
   | 'closed'
   | 'io'
   | 'corrupt'

@@ -28,6 +28,12 @@ export class Matcher {
    * regex matches, so the index can look them up instead of scanning all values.
    */
   readonly setMatches: readonly string[] | undefined;
+  /**
+   * The exact values the equality or regex compares against when it is a literal or an
+   * alternation of literals, for any match type: `=`/`=~` accept exactly these values and
+   * `!=`/`!~` reject exactly these. Undefined for other regexes.
+   */
+  readonly literalSet: readonly string[] | undefined;
   /** A literal prefix every matching value starts with ('' when none is known). */
   readonly prefix: string;
   private readonly test: Test;
@@ -40,11 +46,13 @@ export class Matcher {
     if (type === '=' || type === '!=') {
       this.test = (v) => v === value;
       this.setMatches = type === '=' ? [value] : undefined;
+      this.literalSet = [value];
       this.prefix = type === '=' ? value : '';
     } else {
       const fast = compileRegex(value);
       this.test = fast.test;
       this.setMatches = type === '=~' ? fast.set : undefined;
+      this.literalSet = fast.set;
       this.prefix = type === '=~' ? fast.prefix : '';
     }
     this.matchesEmpty = this.matches('');

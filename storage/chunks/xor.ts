@@ -128,21 +128,26 @@ export class XorEncoder implements XorState {
    * Throws RangeError otherwise (the chunk is unchanged).
    */
   append(t: number, v: number): void {
+    if (v !== v && isStaleNaN(v)) {
+      this.appendBits(t, STALE_NAN_BITS_HI, STALE_NAN_BITS_LO);
+    } else {
+      f64[0] = v;
+      this.appendBits(t, u32[1]!, u32[0]!);
+    }
+  }
+
+  /**
+   * Appends one sample whose value is given as raw bits (high and low 32-bit halves), for
+   * callers that carry values as bits to keep NaN payloads exact. Same rules as
+   * {@link XorEncoder.append}.
+   */
+  appendBits(t: number, hi: number, lo: number): void {
     const n = this.n;
     if (n >= MAX_CHUNK_SAMPLES) throw new RangeError(`chunk full (${n} samples)`);
     if (!(t >= -MAX_ABS_TIMESTAMP && t <= MAX_ABS_TIMESTAMP) || Math.floor(t) !== t) {
       throw new RangeError(`timestamp ${t} is not an integer within ±2^52 ms`);
     }
     if (n > 0 && t <= this.t) throw new RangeError(`timestamp ${t} is not after ${this.t}`);
-    let hi: number, lo: number;
-    if (v !== v && isStaleNaN(v)) {
-      hi = STALE_NAN_BITS_HI;
-      lo = STALE_NAN_BITS_LO;
-    } else {
-      f64[0] = v;
-      hi = u32[1]!;
-      lo = u32[0]!;
-    }
     if (n === 0) {
       this.writeVarint(t >= 0 ? t * 2 : -t * 2 - 1);
       this.writeBits(hi, 32);
@@ -576,6 +581,17 @@ export class XorChunk {
       enc.buf = grown;
     }
     enc.append(t, v);
+  }
+
+  /** Appends a sample given as raw value bits (exact for every NaN payload). */
+  appendBits(t: number, hi: number, lo: number): void {
+    const enc = this.enc;
+    if (enc.byteLength() + MAX_SAMPLE_BYTES > enc.buf.length) {
+      const grown = new Uint8Array(enc.buf.length * 2);
+      grown.set(enc.buf.subarray(0, enc.byteLength()));
+      enc.buf = grown;
+    }
+    enc.appendBits(t, hi, lo);
   }
 
   get numSamples(): number {
