@@ -33,3 +33,4 @@ export {
   type HeadChunkSeriesSet,
 } from './head/index.js';
 export { XorChunk, XorIterator } from './chunks/index.js';
+export { Wal, DEFAULT_SEGMENT_SIZE, type WalOptions, type WalReplayStats, type WalTruncateStats, type StorageLogger } from './wal/index.js';

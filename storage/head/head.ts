@@ -648,6 +648,23 @@ export class Head implements Appendable, Queryable {
     };
   }
 
+  /**
+   * Rebuilds the head from `wal` (its `replay`, which repairs damage), then attaches it so
+   * later commits are logged. Call {@link Head.setMinValidTime} first with the newest
+   * block's max time so samples already in blocks are skipped.
+   */
+  replayWal<S>(wal: WalWriter & { replay(handler: WalReplayHandler): S }): { wal: S; head: HeadReplayStats } {
+    const h = this.replayHandler();
+    const ws = wal.replay(h);
+    const st = h.stats;
+    if (st.samplesUnknownSeries > 0 || st.samplesOutOfOrder > 0) {
+      this.log.warn('WAL replay dropped samples', { unknown_series: st.samplesUnknownSeries, out_of_order: st.samplesOutOfOrder });
+    }
+    this.wal = wal;
+    this.mutations++;
+    return { wal: ws, head: st };
+  }
+
   // ---------------------------------------------------------------- deletion
 
   /**
