@@ -144,7 +144,8 @@ export function encodeSeries(w: ByteWriter, refs: readonly number[], labels: rea
 
 /**
  * Appends samples records. Each: count, first ref, first t, then per sample the zigzag
- * deltas of ref and t from the first and the 8 value bytes (big-endian bits).
+ * delta of the ref from the previous sample's ref (batches mostly walk refs in order), of t
+ * from the first t (a scrape shares one timestamp), and the 8 value bytes (big-endian bits).
  */
 export function encodeSamples(w: ByteWriter, refs: Int32Array, ts: Float64Array, his: Uint32Array, los: Uint32Array, n: number): { maxT: number } {
   let maxT = -Infinity;
@@ -158,8 +159,11 @@ export function encodeSamples(w: ByteWriter, refs: Int32Array, ts: Float64Array,
     w.uvarint(baseRef);
     w.varint(baseT);
     const b = w.buf;
+    let prevRef = baseRef;
     for (let i = from; i < to; i++) {
-      const dr = refs[i]! - baseRef;
+      const ref = refs[i]!;
+      const dr = ref - prevRef;
+      prevRef = ref;
       // Small deltas in one byte without the general path.
       if (dr >= -64 && dr < 64) b[w.len++] = dr >= 0 ? dr * 2 : -dr * 2 - 1;
       else w.varint(dr);
@@ -305,7 +309,7 @@ export class SampleBuffers {
 export function decodeSamples(r: ByteReader, out: SampleBuffers): number {
   const count = r.uvarint();
   if (count > MAX_SAMPLES_PER_RECORD) throw new MalformedRecord(`samples record of ${count} samples`);
-  const baseRef = r.uvarint();
+  let ref = r.uvarint();
   const baseT = r.varint();
   const b = r.b;
   const { refs, ts, his, los } = out;
@@ -324,7 +328,8 @@ export function decodeSamples(r: ByteReader, out: SampleBuffers): number {
     } else dt = r.varint();
     p = r.p;
     if (p + 8 > r.end) throw new MalformedRecord('sample value runs past the record');
-    refs[i] = baseRef + dr;
+    ref += dr;
+    refs[i] = ref;
     ts[i] = baseT + dt;
     his[i] = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
     los[i] = ((b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!) >>> 0;
