@@ -305,23 +305,40 @@ export function formatLabelName(name: string): string {
   return isLegacyLabelName(name) ? name : quoteString(name);
 }
 
-/** Go's strconv.Quote for the characters label values contain. */
+const PRINTABLE = /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u;
+const NEEDS_ESCAPE = /["\\\x00-\x1f\x7f-\uffff]/;
+
+/**
+ * Go's strconv.Quote: `"`, `\\` and control characters escaped (`\n`, `\x00`, …), printable
+ * Unicode (Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols, ASCII space)
+ * kept, other code points as `\u00ad` / `\U000e0001`.
+ */
 export function quoteString(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const ch = s[i]!;
     const c = s.charCodeAt(i);
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c === 0x07) out += '\\a';
-    else if (c === 0x08) out += '\\b';
-    else if (c === 0x0c) out += '\\f';
-    else if (c === 0x0b) out += '\\v';
-    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
-    else out += ch;
+    if (c >= 0x20 && c < 0x7f) {
+      out += ch === '"' ? '\\"' : ch === '\\' ? '\\\\' : ch;
+    } else if (c < 0x80) {
+      if (ch === '\n') out += '\\n';
+      else if (ch === '\r') out += '\\r';
+      else if (ch === '\t') out += '\\t';
+      else if (c === 0x07) out += '\\a';
+      else if (c === 0x08) out += '\\b';
+      else if (c === 0x0c) out += '\\f';
+      else if (c === 0x0b) out += '\\v';
+      else out += '\\x' + c.toString(16).padStart(2, '0');
+    } else {
+      const cp = s.codePointAt(i)!;
+      const text = String.fromCodePoint(cp);
+      if (cp > 0xffff) i++;
+      if (cp >= 0xd800 && cp <= 0xdfff) out += '\ufffd'; // a lone surrogate encodes as U+FFFD, which Go prints
+      else if (PRINTABLE.test(text)) out += text;
+      else if (cp <= 0xffff) out += '\\u' + cp.toString(16).padStart(4, '0');
+      else out += '\\U' + cp.toString(16).padStart(8, '0');
+    }
   }
   return out + '"';
 }

@@ -190,7 +190,7 @@ function literalAlternatives(p: string): string[] | undefined {
 
 /** Literal characters at the start of `p` that every match must begin with. */
 function literalPrefix(p: string): string {
-  if (p.includes('|')) return ''; // top-level alternation could bypass the prefix
+  if (hasTopLevelAlternation(p)) return ''; // another branch could bypass the prefix
   let out = '';
   for (let i = 0; i < p.length; i++) {
     const ch = p[i]!;
@@ -211,6 +211,37 @@ function literalPrefix(p: string): string {
     }
   }
   return out;
+}
+
+/** True when `p` has a `|` outside any group or character class. */
+function hasTopLevelAlternation(p: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < p.length; i++) {
+    const ch = p[i]!;
+    if (ch === '\\') {
+      i++;
+    } else if (ch === '[') {
+      // Skip the class: a ']' right after '[' or '[^' is literal.
+      i++;
+      if (p[i] === '^') i++;
+      if (p[i] === ']') i++;
+      while (i < p.length && p[i] !== ']') {
+        if (p[i] === '\\') i++;
+        else if (p[i] === '[' && p[i + 1] === ':') {
+          const end = p.indexOf(':]', i + 2);
+          if (end > 0) i = end + 1;
+        }
+        i++;
+      }
+    } else if (ch === '(') {
+      depth++;
+    } else if (ch === ')') {
+      depth--;
+    } else if (ch === '|' && depth === 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 function commonPrefix(xs: string[]): string {
