@@ -16,12 +16,10 @@ export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 export const MAX_SAMPLES_PER_RECORD = 32 * 1024;
 export const MAX_SERIES_PER_RECORD = 8 * 1024;
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** A growable output buffer. */
 export class ByteWriter {
-  buf: Uint8Array = new Uint8Array(64 * 1024);
+  buf: Buffer = Buffer.alloc(64 * 1024);
   len = 0;
 
   reset(): void {
@@ -33,8 +31,8 @@ export class ByteWriter {
     if (need <= this.buf.length) return;
     let cap = this.buf.length * 2;
     while (cap < need) cap *= 2;
-    const b = new Uint8Array(cap);
-    b.set(this.buf.subarray(0, this.len));
+    const b = Buffer.alloc(cap);
+    this.buf.copy(b, 0, 0, this.len);
     this.buf = b;
   }
 
@@ -77,8 +75,7 @@ export class ByteWriter {
     this.ensure(s.length * 3 + 8);
     const start = this.len;
     // Reserve one byte for the length and move the bytes if the prefix turns out longer.
-    const r = encoder.encodeInto(s, this.buf.subarray(start + 1));
-    const n = r.written;
+    const n = this.buf.write(s, start + 1, 'utf8');
     if (n < 0x80) {
       this.buf[start] = n;
       this.len = start + 1 + n;
@@ -220,11 +217,11 @@ export class MalformedRecord extends Error {}
 
 /** A cursor over one record payload. */
 export class ByteReader {
-  b: Uint8Array = new Uint8Array(0);
+  b: Buffer = Buffer.alloc(0);
   p = 0;
   end = 0;
 
-  reset(b: Uint8Array, from: number, to: number): void {
+  reset(b: Buffer, from: number, to: number): void {
     this.b = b;
     this.p = from;
     this.end = to;
@@ -268,11 +265,8 @@ export class ByteReader {
     const p = this.p;
     if (p + n > this.end) throw new MalformedRecord('string runs past the record');
     this.p = p + n;
-    try {
-      return decoder.decode(this.b.subarray(p, p + n));
-    } catch {
-      throw new MalformedRecord('string is not valid UTF-8');
-    }
+    // The CRC vouches for the bytes and writers only write valid UTF-8.
+    return this.b.toString('utf8', p, p + n);
   }
 }
 

@@ -661,7 +661,7 @@ function checkRecord(data: Uint8Array, off: number): string | undefined {
  * Records that still look valid after the damaged one at `off` (skipping it by its length
  * when that is plausible), to report what a repair drops.
  */
-function countValidAfter(data: Uint8Array, off: number): { records: number; samples: number } {
+function countValidAfter(data: Buffer, off: number): { records: number; samples: number } {
   let records = 0, samples = 0;
   if (data.length - off < RECORD_HEADER_BYTES) return { records, samples };
   const len = readU32(data, off + 1);
