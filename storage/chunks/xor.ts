@@ -15,7 +15,7 @@ export const CHUNK_HEADER_BYTES = 2;
 export const MAX_CHUNK_SAMPLES = 0xffff;
 /**
  * The most bytes one appended sample can take (first sample: 8-byte varint timestamp + 8-byte
- * value; later: 4+64 bits of timestamp and 2+5+6+64 bits of value = 145 bits), plus one byte of
+ * value; later: 5+64 bits of timestamp and 2+5+6+64 bits of value = 146 bits), plus one byte of
  * slack for the partial byte the writer ORs into. Callers that manage their own buffers keep at
  * least this much room free before each append.
  */
@@ -84,6 +84,11 @@ export class XorEncoder implements XorState {
   vLo = 0;
   leading = NO_WINDOW;
   trailing = 0;
+  /**
+   * Whether each append updates the sample count in the header. A caller that writes the
+   * chunk elsewhere in pieces (the head) turns it off and writes the count itself.
+   */
+  header = true;
 
   /** Starts an empty chunk at `buf[offset]` (the region must be zeroed). */
   start(buf: Uint8Array, offset: number): void {
@@ -163,17 +168,18 @@ export class XorEncoder implements XorState {
       const dod = delta - this.delta;
       if (dod === 0) {
         this.writeBits(0, 1);
+      } else if (dod >= -8 && dod <= 7) {
+        this.writeBits((0b10 << 4) | (dod & 0xf), 6);
       } else if (dod >= -64 && dod <= 63) {
-        this.writeBits(0b10, 2);
-        this.writeBits(dod & 0x7f, 7);
+        this.writeBits((0b110 << 7) | (dod & 0x7f), 10);
       } else if (dod >= -8192 && dod <= 8191) {
-        this.writeBits(0b110, 3);
+        this.writeBits(0b1110, 4);
         this.writeBits(dod & 0x3fff, 14);
       } else if (dod >= -524288 && dod <= 524287) {
-        this.writeBits(0b1110, 4);
+        this.writeBits(0b11110, 5);
         this.writeBits(dod & 0xfffff, 20);
       } else {
-        this.writeBits(0b1111, 4);
+        this.writeBits(0b11111, 5);
         const dhi = Math.floor(dod / TWO32);
         this.writeBits(dhi >>> 0, 32);
         this.writeBits((dod - dhi * TWO32) >>> 0, 32);
@@ -185,9 +191,11 @@ export class XorEncoder implements XorState {
     this.vHi = hi;
     this.vLo = lo;
     this.n = n + 1;
-    const b = this.buf, o = this.offset;
-    b[o] = (n + 1) >>> 8;
-    b[o + 1] = (n + 1) & 0xff;
+    if (this.header) {
+      const b = this.buf, o = this.offset;
+      b[o] = (n + 1) >>> 8;
+      b[o + 1] = (n + 1) & 0xff;
+    }
   }
 
   private writeValue(hi: number, lo: number): void {
@@ -350,8 +358,8 @@ export class XorIterator implements SampleIterator {
       this.done = true;
       return ValueType.None;
     }
-    // The widest sample is 145 bits; check once instead of per read.
-    if (this.pos + 145 > this.end && !this.roomFor(i)) return ValueType.None;
+    // The widest sample is 146 bits; check once instead of per read.
+    if (this.pos + 146 > this.end && !this.roomFor(i)) return ValueType.None;
     if (i === 0) {
       const z = this.readVarint();
       this.t = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
@@ -365,6 +373,7 @@ export class XorIterator implements SampleIterator {
     } else {
       let dod: number;
       if (this.readBits(1) === 0) dod = 0;
+      else if (this.readBits(1) === 0) dod = (this.readBits(4) << 28) >> 28;
       else if (this.readBits(1) === 0) dod = (this.readBits(7) << 25) >> 25;
       else if (this.readBits(1) === 0) dod = (this.readBits(14) << 18) >> 18;
       else if (this.readBits(1) === 0) dod = (this.readBits(20) << 12) >> 12;

@@ -30,7 +30,7 @@ import {
 import { XorChunk, XorEncoder, XorIterator, MAX_ABS_TIMESTAMP, MAX_SAMPLE_BYTES } from '../chunks/index.js';
 import type { StorageLogger, WalReplayHandler, WalWriter } from '../wal/types.js';
 import { nopStorageLogger } from '../wal/types.js';
-import { CELL_SIZES, CellPool, ChunkStore, MAX_CELL_CLASS, Reclaim, Reclaimer, growFloat64, growInt32, growUint32 } from './memory.js';
+import { ChunkStore, PAGE_BYTES, PagePool, Reclaim, Reclaimer, growFloat64, growInt32, growUint32 } from './memory.js';
 import { MemPostings, intersect, subtract } from './postings.js';
 import { HeadQuerier } from './querier.js';
 
@@ -44,7 +44,9 @@ const SLOT_MASK = (1 << SLOT_BITS) - 1;
 /** At most this many series live in the head at once (2^24 ≈ 16.7 M). */
 export const MAX_HEAD_SERIES = 1 << SLOT_BITS;
 const MAX_GEN = 127;
-const NO_CELL = 0xff;
+/** Chunks are cut before they pass 4 KiB (so lengths fit 16 bits). */
+const MAX_CHUNK_BYTES = 4096;
+const PAGE_SHIFT = 5;
 const NO_CHUNK = -1;
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
@@ -144,8 +146,8 @@ export class Head implements Appendable, Queryable {
   /** @internal */ gen: Uint8Array = new Uint8Array(0);
   /** @internal */ hashes: Uint32Array = new Uint32Array(0);
   /** Timestamp of the last committed sample (-Infinity: none). @internal */ lastT: Float64Array = new Float64Array(0);
-  /** @internal */ oCls: Uint8Array = new Uint8Array(0);
-  /** @internal */ oCell: Int32Array = new Int32Array(0);
+  /** First and last page of the open chunk. @internal */ oPage0: Int32Array = new Int32Array(0);
+  /** @internal */ oPageLast: Int32Array = new Int32Array(0);
   /** @internal */ oN: Uint16Array = new Uint16Array(0);
   /** @internal */ oBits: Uint16Array = new Uint16Array(0);
   /** @internal */ oMint: Float64Array = new Float64Array(0);
@@ -169,7 +171,7 @@ export class Head implements Appendable, Queryable {
   private tableMask = 1023;
 
   /** @internal */ readonly postings = new MemPostings();
-  /** @internal */ readonly cells = new CellPool();
+  /** @internal */ readonly pages = new PagePool();
   /** @internal */ readonly chunks: ChunkStore;
   /** @internal */ readonly reclaimer: Reclaimer;
   /** Deleted intervals per slot: sorted, merged [mint, maxt, …]; replaced, never mutated. @internal */
@@ -177,6 +179,8 @@ export class Head implements Appendable, Queryable {
   /** Refs seen in the WAL for series that already existed under another ref. */
   private readonly aliases = new Map<number, number>();
   private readonly enc = new XorEncoder();
+  private readonly scratch = new Uint8Array(MAX_SAMPLE_BYTES + 4);
+  private readonly cutBuf = new Uint8Array(MAX_CHUNK_BYTES);
 
   // ---- statistics (map onto Prometheus's prometheus_tsdb_* metrics) ----
   /** prometheus_tsdb_head_series */
@@ -226,12 +230,13 @@ export class Head implements Appendable, Queryable {
     if (!(this.samplesPerChunk >= 1 && this.samplesPerChunk <= 1000)) throw new RangeError(`samplesPerChunk must be within 1…1000, got ${this.samplesPerChunk}`);
     this.wal = opts.wal;
     this.log = opts.logger ?? nopStorageLogger;
-    this.reclaimer = new Reclaimer((kind, id, aux) => {
-      if (kind === Reclaim.Cell) this.cells.free(aux, id);
+    this.reclaimer = new Reclaimer((kind, id) => {
+      if (kind === Reclaim.Page) this.pages.free(id);
       else if (kind === Reclaim.ChunkId) this.chunks.releaseId(id);
       else this.chunks.releaseSlab(id);
     });
     this.chunks = new ChunkStore((s) => this.reclaimer.defer(Reclaim.Slab, s));
+    this.enc.header = false; // open chunks are copied onto pages; readOpen writes the count
     this.grow(1024);
   }
 
@@ -250,11 +255,9 @@ export class Head implements Appendable, Queryable {
     return this.chunks.size + this.openChunks;
   }
 
-  /** Bytes of chunk data held (closed chunks' exact size plus open chunks' cells in use). */
+  /** Bytes of chunk data held (closed chunks' exact size plus open chunks' pages). */
   get chunkBytes(): number {
-    let open = 0;
-    for (let c = 0; c < CELL_SIZES.length; c++) open += this.cells.inUse[c]! * CELL_SIZES[c]!;
-    return this.chunks.bytesLive + open;
+    return this.chunks.bytesLive + this.pages.inUse * PAGE_BYTES;
   }
 
   /** Queriers (and chunk cursors) not yet closed. */
@@ -374,8 +377,8 @@ export class Head implements Appendable, Queryable {
     this.labels[slot] = labels;
     this.hashes[slot] = h;
     this.lastT[slot] = -Infinity;
-    this.oCls[slot] = NO_CELL;
     this.oN[slot] = 0;
+    this.oBits[slot] = 0;
     this.cFirst[slot] = NO_CHUNK;
     this.cLast[slot] = NO_CHUNK;
     this.pendOwner[slot] = 0;
@@ -408,8 +411,8 @@ export class Head implements Appendable, Queryable {
     this.gen = u8(this.gen);
     this.hashes = growUint32(this.hashes, cap);
     this.lastT = growFloat64(this.lastT, cap);
-    this.oCls = u8(this.oCls);
-    this.oCell = growInt32(this.oCell, cap);
+    this.oPage0 = growInt32(this.oPage0, cap);
+    this.oPageLast = growInt32(this.oPageLast, cap);
     this.oN = u16(this.oN);
     this.oBits = u16(this.oBits);
     this.oMint = growFloat64(this.oMint, cap);
@@ -477,33 +480,42 @@ export class Head implements Appendable, Queryable {
   /** Appends a committed sample to the series' open chunk, cutting it when due. @internal */
   appendToSeries(slot: number, t: number, hi: number, lo: number): void {
     const enc = this.enc;
+    const pages = this.pages;
+    const scratch = this.scratch;
     let n = this.oN[slot]!;
-    const cells = this.cells;
+    let bits = this.oBits[slot]!;
     if (n > 0) {
-      const used = (this.oBits[slot]! + 7) >>> 3;
-      const cls = this.oCls[slot]!;
       const R = this.chunkRange;
-      const mint = this.oMint[slot]!;
-      if (n >= this.samplesPerChunk || t >= (Math.floor(mint / R) + 1) * R || (cls === MAX_CELL_CLASS && used + MAX_SAMPLE_BYTES > CELL_SIZES[MAX_CELL_CLASS])) {
+      if (n >= this.samplesPerChunk || t >= (Math.floor(this.oMint[slot]! / R) + 1) * R || ((bits + 7) >>> 3) + MAX_SAMPLE_BYTES > MAX_CHUNK_BYTES) {
         this.cutChunk(slot);
         n = 0;
-      } else if (used + MAX_SAMPLE_BYTES > CELL_SIZES[cls]!) {
-        this.growCell(slot, cls, used);
       }
     }
+    // The encoder writes into a small scratch holding the chunk's last partial byte; the new
+    // bytes are then copied onto the page chain.
+    scratch.fill(0);
+    let from: number;
+    let lastIdx: number;
     if (n === 0) {
-      const cell = cells.alloc(0);
-      this.oCls[slot] = 0;
-      this.oCell[slot] = cell;
-      enc.start(cells.slab(0, cell), cells.offset(0, cell));
+      const page = pages.alloc();
+      this.oPage0[slot] = page;
+      this.oPageLast[slot] = page;
+      enc.start(scratch, 0);
+      from = 0;
+      lastIdx = 0;
       this.openChunks++;
       this.chunksCreated++;
     } else {
-      const cls = this.oCls[slot]!, cell = this.oCell[slot]!;
-      enc.buf = cells.slab(cls, cell);
-      enc.offset = cells.offset(cls, cell);
+      from = bits >>> 3;
+      lastIdx = (((bits + 7) >>> 3) - 1) >>> PAGE_SHIFT;
+      if ((bits & 7) !== 0) {
+        const lp = this.oPageLast[slot]!;
+        scratch[0] = pages.slab(lp)[pages.offset(lp) + (from & (PAGE_BYTES - 1))]!;
+      }
+      enc.buf = scratch;
+      enc.offset = -from;
       enc.n = n;
-      enc.bits = this.oBits[slot]!;
+      enc.bits = bits;
       enc.mint = this.oMint[slot]!;
       enc.t = this.lastT[slot]!;
       enc.delta = this.oDelta[slot]!;
@@ -513,8 +525,24 @@ export class Head implements Appendable, Queryable {
       enc.trailing = this.oTrail[slot]!;
     }
     enc.appendBits(t, hi, lo);
+    bits = enc.bits;
+    const end = (bits + 7) >>> 3;
+    let page = this.oPageLast[slot]!;
+    let slab = pages.slab(page), off = pages.offset(page);
+    for (let j = from; j < end; j++) {
+      if (j >>> PAGE_SHIFT > lastIdx) {
+        const np = pages.alloc();
+        pages.next[page] = np;
+        page = np;
+        slab = pages.slab(page);
+        off = pages.offset(page);
+        lastIdx++;
+      }
+      slab[off + (j & (PAGE_BYTES - 1))] = scratch[j - from]!;
+    }
+    this.oPageLast[slot] = page;
     this.oN[slot] = enc.n;
-    this.oBits[slot] = enc.bits;
+    this.oBits[slot] = bits;
     this.oMint[slot] = enc.mint;
     this.oDelta[slot] = enc.delta;
     this.oVHi[slot] = enc.vHi;
@@ -524,26 +552,25 @@ export class Head implements Appendable, Queryable {
     this.lastT[slot] = t;
   }
 
-  private growCell(slot: number, cls: number, used: number): void {
-    const cells = this.cells;
-    let ncls = cls + 1;
-    while (ncls < MAX_CELL_CLASS && used + MAX_SAMPLE_BYTES > CELL_SIZES[ncls]!) ncls++;
-    const oldCell = this.oCell[slot]!;
-    const cell = cells.alloc(ncls);
-    const src = cells.slab(cls, oldCell), so = cells.offset(cls, oldCell);
-    cells.slab(ncls, cell).set(src.subarray(so, so + used), cells.offset(ncls, cell));
-    this.oCls[slot] = ncls;
-    this.oCell[slot] = cell;
-    this.reclaimer.defer(Reclaim.Cell, oldCell, cls);
+  /**
+   * The open chunk of a series as contiguous bytes (a copy, header included), given what a
+   * snapshot recorded: first page, byte length and sample count. @internal
+   */
+  readOpen(page0: number, bytes: number, n: number, dst?: Uint8Array): Uint8Array {
+    const out = dst ?? new Uint8Array(bytes);
+    this.pages.read(page0, bytes, out, 0);
+    out[0] = n >>> 8;
+    out[1] = n & 0xff;
+    return out;
   }
 
   /** Closes the open chunk of `slot` into the chunk store. */
   private cutChunk(slot: number): void {
     const n = this.oN[slot]!;
     if (n === 0) return;
-    const cls = this.oCls[slot]!, cell = this.oCell[slot]!;
     const used = (this.oBits[slot]! + 7) >>> 3;
-    const id = this.chunks.add(this.cells.slab(cls, cell), this.cells.offset(cls, cell), used, this.oMint[slot]!, this.lastT[slot]!, n);
+    const buf = this.readOpen(this.oPage0[slot]!, used, n, this.cutBuf);
+    const id = this.chunks.add(buf, 0, used, this.oMint[slot]!, this.lastT[slot]!, n);
     const last = this.cLast[slot]!;
     if (last === NO_CHUNK) this.cFirst[slot] = id;
     else this.chunks.next[last] = id;
@@ -553,9 +580,13 @@ export class Head implements Appendable, Queryable {
 
   private dropOpen(slot: number): void {
     if (this.oN[slot] === 0) return;
-    this.reclaimer.defer(Reclaim.Cell, this.oCell[slot]!, this.oCls[slot]!);
+    for (let p = this.oPage0[slot]!; p !== -1; ) {
+      const next = this.pages.next[p]!;
+      this.reclaimer.defer(Reclaim.Page, p);
+      p = next;
+    }
     this.oN[slot] = 0;
-    this.oCls[slot] = NO_CELL;
+    this.oBits[slot] = 0;
     this.openChunks--;
   }
 
@@ -946,9 +977,7 @@ export class Head implements Appendable, Queryable {
     }
     const n = this.oN[slot]!;
     if (n > 0) {
-      const cls = this.oCls[slot]!, cell = this.oCell[slot]!;
-      const off = this.cells.offset(cls, cell);
-      const bytes = this.cells.slab(cls, cell).slice(off, off + ((this.oBits[slot]! + 7) >>> 3));
+      const bytes = this.readOpen(this.oPage0[slot]!, (this.oBits[slot]! + 7) >>> 3, n);
       take(bytes, this.oMint[slot]!, this.lastT[slot]!, n);
     }
     return out;

@@ -1,8 +1,8 @@
 /**
  * The head's chunk memory, without an object per chunk:
  *
- * - {@link CellPool}: size-class cells (32 B … 4 KiB) carved from 64 KiB slabs, where open
- *   chunks grow. A chunk that outgrows its cell moves to the next class.
+ * - {@link PagePool}: 32-byte pages carved from 64 KiB slabs; an open chunk grows as a chain
+ *   of pages.
  * - {@link ChunkStore}: closed chunks copied at their exact length into append-only 1 MiB
  *   slabs, described by a struct-of-arrays chunk table and chained per series.
  * - {@link Reclaimer}: readers (queriers) hold an epoch; memory freed while a reader that might
@@ -10,16 +10,24 @@
  *   bytes.
  */
 
-/** Cell sizes in bytes, by class. */
-export const CELL_SIZES = [32, 64, 128, 256, 512, 1024, 2048, 4096] as const;
-export const MAX_CELL_CLASS = CELL_SIZES.length - 1;
-const CELL_SLAB_BYTES = 64 * 1024;
+/** Bytes per page of an open chunk. */
+export const PAGE_BYTES = 32;
+const PAGE_SHIFT = 5;
+const PAGES_PER_SLAB = 2048; // 64 KiB slabs
+const PAGE_SLAB_SHIFT = 11;
 const CHUNK_SLAB_BYTES = 1024 * 1024;
 
 /** Grows `a` to at least `min` elements (doubling), keeping its content. */
 export function growInt32(a: Int32Array, min: number): Int32Array {
   if (a.length >= min) return a;
   const b = new Int32Array(Math.max(min, a.length * 2, 16));
+  b.set(a);
+  return b;
+}
+
+export function growUint16(a: Uint16Array, min: number): Uint16Array {
+  if (a.length >= min) return a;
+  const b = new Uint16Array(Math.max(min, a.length * 2, 16));
   b.set(a);
   return b;
 }
@@ -38,60 +46,92 @@ export function growUint32(a: Uint32Array, min: number): Uint32Array {
   return b;
 }
 
-/** Size-class cells for open chunks. A cell is named by (class, index). */
-export class CellPool {
-  private readonly slabs: Uint8Array[][] = CELL_SIZES.map(() => []);
-  private readonly freeLists: Int32Array[] = CELL_SIZES.map(() => new Int32Array(64));
-  private readonly freeCounts: number[] = CELL_SIZES.map(() => 0);
-  private readonly nextFresh: number[] = CELL_SIZES.map(() => 0);
-  private readonly shift: number[] = CELL_SIZES.map((s) => Math.log2(CELL_SLAB_BYTES / s));
-  /** Cells in use, by class. */
-  readonly inUse: number[] = CELL_SIZES.map(() => 0);
+/**
+ * Fixed-size pages for open chunks: an open chunk is a chain of 32-byte pages, so every series
+ * draws from one free list whatever its chunk size, and at most one partly used page per
+ * series is wasted. A slab whose pages are all free is given back to the garbage collector and
+ * recreated (zeroed) when one of its pages is allocated again.
+ */
+export class PagePool {
+  private slabs: Array<Uint8Array | undefined> = [];
+  private slabFree: Int32Array = new Int32Array(16);
+  private freeList: Int32Array = new Int32Array(1024);
+  private freeCount = 0;
+  private nextFresh = 0;
+  /** Next page of a chain, -1 at the end. */
+  next: Int32Array = new Int32Array(1024);
+  /** Pages in use. */
+  inUse = 0;
+  /** Slabs currently allocated. */
+  slabCount = 0;
 
-  /** Allocates a zeroed cell of class `cls` and returns its index. */
-  alloc(cls: number): number {
-    let cell: number;
-    const fc = this.freeCounts[cls]!;
-    if (fc > 0) {
-      cell = this.freeLists[cls]![fc - 1]!;
-      this.freeCounts[cls] = fc - 1;
-      const size = CELL_SIZES[cls]!;
-      const off = this.offset(cls, cell);
-      this.slab(cls, cell).fill(0, off, off + size);
+  /** Allocates a zeroed page whose `next` is -1. */
+  alloc(): number {
+    let page: number;
+    if (this.freeCount > 0) {
+      page = this.freeList[--this.freeCount]!;
+      const si = page >>> PAGE_SLAB_SHIFT;
+      this.slabFree[si]!--;
+      const slab = this.slabs[si];
+      if (slab === undefined) {
+        this.slabs[si] = new Uint8Array(PAGES_PER_SLAB << PAGE_SHIFT);
+        this.slabCount++;
+      } else {
+        const off = (page & (PAGES_PER_SLAB - 1)) << PAGE_SHIFT;
+        slab.fill(0, off, off + PAGE_BYTES);
+      }
     } else {
-      cell = this.nextFresh[cls]!++;
-      const slabIdx = cell >>> this.shift[cls]!;
-      const slabs = this.slabs[cls]!;
-      if (slabIdx === slabs.length) slabs.push(new Uint8Array(CELL_SLAB_BYTES));
+      page = this.nextFresh++;
+      const si = page >>> PAGE_SLAB_SHIFT;
+      if (si === this.slabs.length) {
+        this.slabs.push(new Uint8Array(PAGES_PER_SLAB << PAGE_SHIFT));
+        this.slabCount++;
+        if (si >= this.slabFree.length) this.slabFree = growInt32(this.slabFree, si + 1);
+      }
+      if (page >= this.next.length) this.next = growInt32(this.next, page + 1);
     }
-    this.inUse[cls]!++;
-    return cell;
+    this.next[page] = -1;
+    this.inUse++;
+    return page;
   }
 
-  free(cls: number, cell: number): void {
-    let list = this.freeLists[cls]!;
-    const fc = this.freeCounts[cls]!;
-    if (fc === list.length) this.freeLists[cls] = list = growInt32(list, fc + 1);
-    list[fc] = cell;
-    this.freeCounts[cls] = fc + 1;
-    this.inUse[cls]!--;
+  free(page: number): void {
+    if (this.freeCount === this.freeList.length) this.freeList = growInt32(this.freeList, this.freeCount + 1);
+    this.freeList[this.freeCount++] = page;
+    this.inUse--;
+    const si = page >>> PAGE_SLAB_SHIFT;
+    // A fully carved slab with every page free holds nothing: let it go.
+    if (++this.slabFree[si]! === PAGES_PER_SLAB && (si + 1) * PAGES_PER_SLAB <= this.nextFresh) {
+      this.slabs[si] = undefined;
+      this.slabCount--;
+    }
   }
 
-  /** The slab holding the cell. */
-  slab(cls: number, cell: number): Uint8Array {
-    return this.slabs[cls]![cell >>> this.shift[cls]!]!;
+  /** The slab holding an allocated page. */
+  slab(page: number): Uint8Array {
+    return this.slabs[page >>> PAGE_SLAB_SHIFT]!;
   }
 
-  /** Byte offset of the cell in its slab. */
-  offset(cls: number, cell: number): number {
-    return (cell & ((1 << this.shift[cls]!) - 1)) * CELL_SIZES[cls]!;
+  /** Byte offset of the page in its slab. */
+  offset(page: number): number {
+    return (page & (PAGES_PER_SLAB - 1)) << PAGE_SHIFT;
+  }
+
+  /** Copies `len` bytes of the chain starting at `first` into `dst[at…]`. */
+  read(first: number, len: number, dst: Uint8Array, at: number): void {
+    let page = first;
+    for (let done = 0; done < len; done += PAGE_BYTES) {
+      const n = Math.min(PAGE_BYTES, len - done);
+      const slab = this.slabs[page >>> PAGE_SLAB_SHIFT]!;
+      const off = (page & (PAGES_PER_SLAB - 1)) << PAGE_SHIFT;
+      dst.set(slab.subarray(off, off + n), at + done);
+      page = this.next[page]!;
+    }
   }
 
   /** Bytes held in slabs (allocated memory, used or free). */
   bytesReserved(): number {
-    let n = 0;
-    for (const s of this.slabs) n += s.length * CELL_SLAB_BYTES;
-    return n;
+    return this.slabCount * (PAGES_PER_SLAB << PAGE_SHIFT);
   }
 }
 
@@ -104,8 +144,9 @@ export class ChunkStore {
   maxt: Float64Array = new Float64Array(1024);
   slabOf: Int32Array = new Int32Array(1024);
   off: Int32Array = new Int32Array(1024);
-  len: Int32Array = new Int32Array(1024);
-  count: Int32Array = new Int32Array(1024);
+  /** Bytes of the chunk (at most 4 KiB) and its sample count. */
+  len: Uint16Array = new Uint16Array(1024);
+  count: Uint16Array = new Uint16Array(1024);
   next: Int32Array = new Int32Array(1024);
   private freeIds: Int32Array = new Int32Array(1024);
   private freeIdCount = 0;
@@ -216,14 +257,14 @@ export class ChunkStore {
     this.maxt = growFloat64(this.maxt, min);
     this.slabOf = growInt32(this.slabOf, min);
     this.off = growInt32(this.off, min);
-    this.len = growInt32(this.len, min);
-    this.count = growInt32(this.count, min);
+    this.len = growUint16(this.len, min);
+    this.count = growUint16(this.count, min);
     this.next = growInt32(this.next, min);
   }
 }
 
 /** What a reclaimer item frees. */
-export const Reclaim = { Cell: 0, ChunkId: 1, Slab: 2 } as const;
+export const Reclaim = { Page: 0, ChunkId: 1, Slab: 2 } as const;
 export type Reclaim = (typeof Reclaim)[keyof typeof Reclaim];
 
 /**

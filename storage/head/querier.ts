@@ -61,8 +61,7 @@ export class HeadQuerier implements Querier {
           h,
           first,
           last,
-          h.oCls[slot]!,
-          h.oCell[slot]!,
+          h.oPage0[slot]!,
           openN,
           openN === 0 ? 0 : (h.oBits[slot]! + 7) >>> 3,
           lo,
@@ -151,8 +150,7 @@ class HeadSeries implements Series {
     /** @internal */ readonly head: Head,
     /** @internal */ readonly first: number,
     /** @internal */ readonly last: number,
-    /** @internal */ readonly openCls: number,
-    /** @internal */ readonly openCell: number,
+    /** @internal */ readonly openPage: number,
     /** @internal */ readonly openN: number,
     /** @internal */ readonly openBytes: number,
     /** @internal */ readonly mint: number,
@@ -201,8 +199,7 @@ class HeadIterator implements SampleIterator {
       this.stage = STAGE_DONE;
       return;
     }
-    const cells = s.head.cells;
-    this.xi.reset(cells.slab(s.openCls, s.openCell), cells.offset(s.openCls, s.openCell), s.openBytes, s.openN);
+    this.xi.reset(s.head.readOpen(s.openPage, s.openBytes, s.openN), 0, s.openBytes, s.openN);
   }
 
   /** Moves to the next chunk; false when there is none. */
