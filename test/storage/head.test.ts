@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Head, Labels, Matcher, STALE_NAN, StorageError, ValueType, isStaleNaN, type Querier, type SampleIterator } from '../../storage/index.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Head, Labels, Matcher, STALE_NAN, StorageError, ValueType, Wal, isStaleNaN, type Querier, type SampleIterator } from '../../storage/index.js';
 import { XorChunk } from '../../storage/chunks/index.js';
 
 const L = (...nv: string[]): Labels => Labels.fromPairs(...nv);
@@ -462,6 +465,36 @@ describe('Head truncation', () => {
   });
 });
 
+describe('Head chunkSeries (block persistence hook)', () => {
+  it('hands out the chunks of [mint, maxt), re-encoding the ones that straddle it', () => {
+    const head = new Head({ samplesPerChunk: 10 });
+    const app = head.appender();
+    for (let t = 0; t < 100; t++) app.append(0, L('__name__', 'b'), t, t);
+    for (let t = 50; t < 60; t++) app.append(0, L('__name__', 'a'), t, -t);
+    app.append(0, L('__name__', 'c'), 500, 1); // outside the range
+    app.commit();
+    const cs = head.chunkSeries(25, 75);
+    const got: Array<[string, number[], Array<[number, number, number]>]> = [];
+    while (cs.next()) {
+      const s = cs.at();
+      expect(head.seriesLabels(s.ref)?.equals(s.labels)).toBe(true);
+      const ts: number[] = [];
+      for (const c of s.chunks) {
+        const it = XorChunk.iterator(c.bytes);
+        while (it.next() !== ValueType.None) ts.push(it.atT());
+      }
+      got.push([s.labels.toString(), ts, s.chunks.map((c) => [c.mint, c.maxt, c.numSamples])]);
+    }
+    cs.close();
+    expect(head.openReaders).toBe(0);
+    expect(got.map(([l]) => l)).toEqual(['{__name__="a"}', '{__name__="b"}']); // sorted, c excluded
+    expect(got[0]![1]).toEqual(Array.from({ length: 10 }, (_, k) => 50 + k));
+    expect(got[1]![1]).toEqual(Array.from({ length: 50 }, (_, k) => 25 + k));
+    expect(got[1]![2][0]).toEqual([25, 29, 5]); // the chunk [20, 29] clipped
+    expect(got[1]![2].at(-1)).toEqual([70, 74, 5]);
+  });
+});
+
 describe('Head deletion', () => {
   it('tombstones hide samples from queries and from chunkSeries', () => {
     const head = new Head({ samplesPerChunk: 4 });
@@ -490,6 +523,35 @@ describe('Head deletion', () => {
     }
     cs.close();
     expect(seen).toEqual(a);
+  });
+});
+
+describe('Head WAL replay edge cases', () => {
+  it('a series recreated under a new ref after truncation replays into one series', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-head-'));
+    try {
+      const wal = Wal.open(dir);
+      const head = new Head({ chunkRange: 1000 });
+      head.replayWal(wal);
+      let app = head.appender();
+      const r1 = app.append(0, L('__name__', 'x'), 100, 1);
+      app.commit();
+      head.truncate(2000); // x had no data at or after 2000: removed
+      app = head.appender();
+      const r2 = app.append(r1, L('__name__', 'x'), 2500, 2);
+      app.commit();
+      expect(r2).not.toBe(r1);
+      wal.close();
+      const again = new Head({ chunkRange: 1000 });
+      again.setMinValidTime(2000); // what a block up to 2000 would set
+      const st = again.replayWal(Wal.open(dir));
+      expect(st.head.samplesTooOld).toBe(1);
+      expect(query(again, [m('=', '__name__', 'x')])).toEqual([['{__name__="x"}', [[2500, 2]]]]);
+      expect(again.hasSeries(r2)).toBe(true); // samples logged under r2 still resolve
+      expect(again.numSeries).toBe(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
