@@ -395,38 +395,29 @@ export class Head implements Appendable, Queryable {
     this.freeSlots[this.freeSlotCount++] = s;
   }
 
+  /** Grows the series arrays to hold `min` slots (by 1.5×, every array to the same size). */
   private grow(min: number): void {
     if (min <= this.cap) return;
     const cap = Math.max(min, Math.ceil(this.cap * 1.5), 1024);
-    const u8 = (a: Uint8Array): Uint8Array => {
-      const b = new Uint8Array(cap);
-      b.set(a);
-      return b;
-    };
-    const u16 = (a: Uint16Array): Uint16Array => {
-      const b = new Uint16Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.gen = u8(this.gen);
-    this.hashes = growUint32(this.hashes, cap);
-    this.lastT = growFloat64(this.lastT, cap);
-    this.oPage0 = growInt32(this.oPage0, cap);
-    this.oPageLast = growInt32(this.oPageLast, cap);
-    this.oN = u16(this.oN);
-    this.oBits = u16(this.oBits);
-    this.oMint = growFloat64(this.oMint, cap);
-    this.oDelta = growFloat64(this.oDelta, cap);
-    this.oVHi = growUint32(this.oVHi, cap);
-    this.oVLo = growUint32(this.oVLo, cap);
-    this.oLead = u8(this.oLead);
-    this.oTrail = u8(this.oTrail);
-    this.cFirst = growInt32(this.cFirst, cap);
-    this.cLast = growInt32(this.cLast, cap);
-    this.pendOwner = growInt32(this.pendOwner, cap);
-    this.pendIdx = growInt32(this.pendIdx, cap);
-    this.walLogged = u8(this.walLogged);
-    this.cap = this.gen.length;
+    this.gen = resize(this.gen, cap);
+    this.hashes = resize(this.hashes, cap);
+    this.lastT = resize(this.lastT, cap);
+    this.oPage0 = resize(this.oPage0, cap);
+    this.oPageLast = resize(this.oPageLast, cap);
+    this.oN = resize(this.oN, cap);
+    this.oBits = resize(this.oBits, cap);
+    this.oMint = resize(this.oMint, cap);
+    this.oDelta = resize(this.oDelta, cap);
+    this.oVHi = resize(this.oVHi, cap);
+    this.oVLo = resize(this.oVLo, cap);
+    this.oLead = resize(this.oLead, cap);
+    this.oTrail = resize(this.oTrail, cap);
+    this.cFirst = resize(this.cFirst, cap);
+    this.cLast = resize(this.cLast, cap);
+    this.pendOwner = resize(this.pendOwner, cap);
+    this.pendIdx = resize(this.pendIdx, cap);
+    this.walLogged = resize(this.walLogged, cap);
+    this.cap = cap;
   }
 
   private tableInsert(slot: number, h: number): void {
@@ -982,6 +973,15 @@ export class Head implements Appendable, Queryable {
     }
     return out;
   }
+}
+
+type SoA = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
+
+/** A copy of `a` with exactly `cap` elements. */
+function resize<T extends SoA>(a: T, cap: number): T {
+  const b = new (a.constructor as new (n: number) => T)(cap);
+  b.set(a as unknown as ArrayLike<number>);
+  return b;
 }
 
 function overlapsTombstones(tomb: readonly number[] | undefined, mint: number, maxt: number): boolean {
