@@ -1056,6 +1056,7 @@ class HeadAppender implements Appender {
       h.labels[slot] === undefined ||
       (labels !== h.labels[slot] && labels.size > 0 && !labels.equals(h.labels[slot]!))
     ) {
+      if (labels.isEmpty() && ref !== 0) throw new StorageError('invalid_labels', `unknown series ref ${ref} and no labels to find the series by`);
       slot = h.getOrCreate(labels);
       ref = h.refOf(slot);
     }

@@ -26,8 +26,9 @@ export class HeadQuerier implements Querier {
 
   select(matchers: readonly Matcher[], mint: number, maxt: number, _hints?: SelectHints): SeriesSet {
     this.check();
-    const lo = Math.max(mint, this.mint), hi = Math.min(maxt, this.maxt);
     const h = this.head;
+    // Data before the min valid time is in blocks (a chunk that straddles it still holds some).
+    const lo = Math.max(mint, this.mint, h.minValidTime), hi = Math.min(maxt, this.maxt);
     if (lo > hi || h.numSeries === 0) return arraySeriesSet([]);
     const slots = h.postingsForMatchers(matchers);
     const out: HeadSeries[] = [];
@@ -117,7 +118,7 @@ export class HeadQuerier implements Querier {
 
   /** Label APIs answer from the index when the head's time range meets the query's. */
   private overlaps(mint: number, maxt: number): boolean {
-    const lo = Math.max(mint, this.mint), hi = Math.min(maxt, this.maxt);
+    const lo = Math.max(mint, this.mint, this.head.minValidTime), hi = Math.min(maxt, this.maxt);
     return lo <= hi && this.head.minTime <= hi && this.head.maxTime >= lo;
   }
 }

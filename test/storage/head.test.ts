@@ -415,6 +415,7 @@ describe('Head truncation', () => {
     expect(head.minTime).toBe(2000);
     expect(head.hasSeries(old)).toBe(false);
     expect(head.hasSeries(live)).toBe(true);
+    // The live series' chunk from 2000 on; its chunk [1000, 1900] went with the truncation.
     expect(query(head, [m('=', 'k', 'shared')]).map(([l, s]) => [l, s.length])).toEqual([['{__name__="live", k="shared"}', 10]]);
     const q = head.querier(-Infinity, Infinity);
     expect(q.labelValues('__name__', [], 0, 5000)).toEqual(['live']);
@@ -452,6 +453,15 @@ describe('Head truncation', () => {
     expect(n).toBe(50);
     q.close();
     expect(head.openReaders).toBe(0);
+  });
+
+  it('queries stop at the min valid time even inside a chunk that straddles it', () => {
+    const head = new Head({ chunkRange: 1000, samplesPerChunk: 1000 });
+    const app = head.appender();
+    for (let t = 2000; t < 2900; t += 100) app.append(0, L('__name__', 'x'), t, t);
+    app.commit();
+    head.setMinValidTime(2450); // as if a block up to 2450 existed
+    expect(query(head, [m('=', '__name__', 'x')])[0]![1].map(([t]) => t)).toEqual([2500, 2600, 2700, 2800]);
   });
 
   it('keeps a series that an uncommitted appender is writing to', () => {
