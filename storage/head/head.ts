@@ -687,6 +687,19 @@ export class Head implements Appendable, Queryable {
     return { wal: ws, head: st };
   }
 
+  /** {@link Head.replayWal} without blocking the event loop (see `Wal.replayAsync`). */
+  async replayWalAsync<S>(wal: WalWriter & { replayAsync(handler: WalReplayHandler): Promise<S> }): Promise<{ wal: S; head: HeadReplayStats }> {
+    const h = this.replayHandler();
+    const ws = await wal.replayAsync(h);
+    const st = h.stats;
+    if (st.samplesUnknownSeries > 0 || st.samplesOutOfOrder > 0) {
+      this.log.warn('WAL replay dropped samples', { unknown_series: st.samplesUnknownSeries, out_of_order: st.samplesOutOfOrder });
+    }
+    this.wal = wal;
+    this.mutations++;
+    return { wal: ws, head: st };
+  }
+
   // ---------------------------------------------------------------- deletion
 
   /**

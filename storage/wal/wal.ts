@@ -77,6 +77,8 @@ interface SegmentInfo {
 }
 
 const SEGMENT_NAME = /^\d{8}$/;
+/** Records between two yields of an async replay (a scrape commit is one or two records). */
+const REPLAY_YIELD_RECORDS = 256;
 const CHECKPOINT_NAME = /^checkpoint\.(\d{8})$/;
 
 function segmentName(i: number): string {
@@ -343,14 +345,55 @@ export class Wal implements WalWriter {
    * fails its CRC, the rest of that file is cut off (the file is truncated there), logged
    * with what was lost, and counted in {@link Wal.corruptions}. Later segments are still
    * read: their samples for series whose record was lost are dropped by the head (counted
-   * there as unknown series). Must run before the first write.
+   * there as unknown series). Must run before the first write. Blocks until done; see
+   * {@link Wal.replayAsync} for a server that must answer health checks meanwhile.
    */
   replay(handler: WalReplayHandler): WalReplayStats {
+    const stats = this.startReplay();
+    for (const _ of this.replaySteps(handler, stats));
+    return this.endReplay(stats);
+  }
+
+  /**
+   * {@link Wal.replay}, yielding to the event loop every few hundred records so that the
+   * process keeps serving (e.g. `/-/healthy`, `/api/v1/status/walreplay`) while it replays.
+   * Nothing else may use the head or the WAL until the promise settles.
+   */
+  async replayAsync(handler: WalReplayHandler): Promise<WalReplayStats> {
+    const stats = this.startReplay();
+    for (const _ of this.replaySteps(handler, stats)) await new Promise<void>((resolve) => setImmediate(resolve));
+    return this.endReplay(stats);
+  }
+
+  /** Replay progress as `/api/v1/status/walreplay` reports it (segment indices). */
+  replayStatus(): { min: number; max: number; current: number; state: 'waiting' | 'in progress' | 'done' } {
+    return { ...this.progress };
+  }
+
+  private progress: { min: number; max: number; current: number; state: 'waiting' | 'in progress' | 'done' } = { min: 0, max: 0, current: 0, state: 'waiting' };
+
+  private startReplay(): WalReplayStats {
     if (this.fd >= 0 || this.cur >= 0) throw new Error('WAL replay must run before the first write');
     if (this.replayed) throw new Error('WAL already replayed');
     this.replayed = true;
-    const t0 = performance.now();
-    const stats: WalReplayStats = { checkpoint: -1, segments: 0, records: 0, series: 0, samples: 0, tombstones: 0, corruptions: 0, bytesDropped: 0, samplesDropped: 0, durationMs: 0 };
+    const segs = this.segmentIndices();
+    this.progress = { min: segs[0] ?? 0, max: segs.at(-1) ?? 0, current: segs[0] ?? 0, state: 'in progress' };
+    this.replayStart = performance.now();
+    return { checkpoint: -1, segments: 0, records: 0, series: 0, samples: 0, tombstones: 0, corruptions: 0, bytesDropped: 0, samplesDropped: 0, durationMs: 0 };
+  }
+
+  private replayStart = 0;
+
+  private endReplay(stats: WalReplayStats): WalReplayStats {
+    stats.durationMs = performance.now() - this.replayStart;
+    this.progress.state = 'done';
+    this.progress.current = this.progress.max;
+    this.log.info('WAL replay completed', { checkpoint: stats.checkpoint, segments: stats.segments, series: stats.series, samples: stats.samples, duration_ms: Math.round(stats.durationMs) });
+    return stats;
+  }
+
+  /** The replay, pausing (yielding) every so many records. */
+  private *replaySteps(handler: WalReplayHandler, stats: WalReplayStats): Generator<void, void, void> {
     const cp = this.checkpoints.at(-1);
     if (cp !== undefined) {
       stats.checkpoint = cp;
@@ -361,7 +404,7 @@ export class Wal implements WalWriter {
       } catch (err) {
         throw ioError(`cannot read WAL checkpoint ${d}`, err);
       }
-      for (const f of files) this.readFile(join(d, f), handler, stats, undefined);
+      for (const f of files) yield* this.readFile(join(d, f), handler, stats, undefined);
       // Segments covered by the checkpoint are leftovers of an interrupted truncation.
       for (const s of this.segmentIndices()) if (s <= cp) this.deleteSegment(s);
     }
@@ -369,21 +412,20 @@ export class Wal implements WalWriter {
     for (const s of this.segmentIndices()) {
       if (prev >= 0 && s !== prev + 1) this.log.warn('WAL: segments missing from the sequence', { after: segmentName(prev), before: segmentName(s) });
       prev = s;
+      this.progress.current = s;
       const info = this.segs.get(s)!;
       info.maxT = -Infinity;
-      this.readFile(join(this.dir, segmentName(s)), handler, stats, info);
+      yield* this.readFile(join(this.dir, segmentName(s)), handler, stats, info);
       stats.segments++;
     }
-    stats.durationMs = performance.now() - t0;
-    this.log.info('WAL replay completed', { checkpoint: stats.checkpoint, segments: stats.segments, series: stats.series, samples: stats.samples, duration_ms: Math.round(stats.durationMs) });
-    return stats;
   }
 
   /**
-   * Reads one file's records. Returns normally after cutting off damage. `info` (segments
-   * only) collects the max sample timestamp and the size after repair.
+   * Reads one file's records, yielding every {@link REPLAY_YIELD_RECORDS} records. Returns
+   * normally after cutting off damage. `info` (segments only) collects the max sample
+   * timestamp and the size after repair.
    */
-  private readFile(path: string, handler: WalReplayHandler, stats: WalReplayStats, info: SegmentInfo | undefined): void {
+  private *readFile(path: string, handler: WalReplayHandler, stats: WalReplayStats, info: SegmentInfo | undefined): Generator<void, void, void> {
     let data: Buffer;
     try {
       data = fs.readFileSync(path);
@@ -394,6 +436,7 @@ export class Wal implements WalWriter {
     const bufs = this.sampleBufs;
     let off = 0;
     let maxT = -Infinity;
+    let sinceYield = 0;
     while (off < data.length) {
       const bad = checkRecord(data, off);
       if (bad !== undefined) {
@@ -423,6 +466,10 @@ export class Wal implements WalWriter {
       }
       stats.records++;
       off += RECORD_HEADER_BYTES + len;
+      if (++sinceYield === REPLAY_YIELD_RECORDS) {
+        sinceYield = 0;
+        yield;
+      }
     }
     if (info !== undefined) {
       info.maxT = maxT;

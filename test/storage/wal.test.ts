@@ -128,6 +128,35 @@ describe('WAL replay', () => {
     void head;
   });
 
+  it('replayAsync gives the same head while letting the event loop run, and reports progress', async () => {
+    const dir = newDir();
+    const { head, wal } = fill(dir, 2000, 10, { segmentSize: 64 * 1024 });
+    wal.close();
+    const w = Wal.open(dir);
+    expect(w.replayStatus().state).toBe('waiting');
+    const h = new Head();
+    let ticks = 0;
+    const seen = new Set<number>();
+    const timer = setInterval(() => {
+      ticks++;
+      seen.add(w.replayStatus().current);
+    }, 0);
+    const immediates = (): void => {
+      ticks++;
+      seen.add(w.replayStatus().current);
+      if (w.replayStatus().state !== 'done') setImmediate(immediates);
+    };
+    setImmediate(immediates);
+    const st = await h.replayWalAsync(w);
+    clearInterval(timer);
+    expect(ticks).toBeGreaterThan(2);
+    expect(seen.size).toBeGreaterThan(1); // progress moved across segments while replaying
+    expect(w.replayStatus()).toMatchObject({ min: 0, state: 'done' });
+    expect(w.replayStatus().max).toBe(w.replayStatus().current);
+    expect(st.wal.samples).toBe(20_000);
+    expect(contents(h)).toEqual(contents(head));
+  });
+
   it('skips samples older than the min valid time (already in blocks)', () => {
     const dir = newDir();
     const { wal } = fill(dir, 10, 2, { t0: 0, step: 1000 });
