@@ -1,0 +1,83 @@
+/**
+ * Routing helpers shared by every API group: one JSON envelope, one error mapping, merged
+ * URL + form parameters, and 405 (not 404) for a method a path does not accept — Grafana falls
+ * back from POST to GET only on 405/400.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, errorBody } from './errors.js';
+import { Params } from './params.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+const ALL_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'DELETE'];
+
+/** What a handler returns: the `data` of a success envelope plus annotations. */
+export interface ApiResult {
+  data: unknown;
+  warnings?: readonly string[];
+  infos?: readonly string[];
+}
+
+/** Classifies an error thrown by a handler; groups can extend it via `setErrorClassifier`. */
+let classify: (err: unknown) => ApiError = (err) =>
+  err instanceof ApiError ? err : ApiError.internal((err as Error)?.message ?? String(err), { cause: err });
+
+/** Installs the mapping from subsystem errors (PromQL, storage) to API errors. */
+export function setErrorClassifier(fn: (err: unknown) => ApiError | undefined): void {
+  const base = classify;
+  classify = (err) => (err instanceof ApiError ? err : fn(err) ?? base(err));
+}
+
+export function toApiError(err: unknown): ApiError {
+  return classify(err);
+}
+
+/** Sends Prometheus's success envelope. `warnings`/`infos` appear only when non-empty. */
+export function sendSuccess(reply: FastifyReply, result: ApiResult): FastifyReply {
+  const body: Record<string, unknown> = { status: 'success', data: result.data };
+  if (result.warnings && result.warnings.length > 0) body.warnings = result.warnings;
+  if (result.infos && result.infos.length > 0) body.infos = result.infos;
+  return reply.type('application/json').send(JSON.stringify(body));
+}
+
+export function sendError(reply: FastifyReply, err: unknown, warnings?: readonly string[], infos?: readonly string[]): FastifyReply {
+  const e = toApiError(err);
+  return reply.status(e.status).type('application/json').send(JSON.stringify(errorBody(e, warnings, infos)));
+}
+
+export type ApiHandler = (params: Params, req: FastifyRequest, reply: FastifyReply) => Promise<ApiResult | FastifyReply>;
+
+/**
+ * Registers `handler` for `methods` on `path` and a 405 for every other method. The handler
+ * receives the merged parameters; its result is wrapped in the envelope, its errors mapped.
+ * A handler that already sent a reply (streaming) returns the reply itself.
+ */
+export function apiRoute(app: FastifyInstance, path: string, methods: readonly HttpMethod[], handler: ApiHandler): void {
+  app.route({
+    method: [...methods],
+    url: path,
+    handler: async (req, reply) => {
+      try {
+        const params = Params.fromRequest(req.query, req.body);
+        const r = await handler(params, req, reply);
+        if ((r as unknown) === reply || reply.sent) return reply;
+        return sendSuccess(reply, r as ApiResult);
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    },
+  });
+  const others = ALL_METHODS.filter((m) => !methods.includes(m));
+  if (others.length > 0) {
+    app.route({
+      method: others,
+      url: path,
+      handler: async (_req, reply) =>
+        reply
+          .status(405)
+          .header('Allow', methods.join(', '))
+          .type('application/json')
+          .send(JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'method not allowed' })),
+    });
+  }
+}
