@@ -5,14 +5,17 @@
  */
 import { ApiError } from './errors.js';
 
-/** Merged request parameters: every value of every name, URL first, then body. */
+/**
+ * Merged request parameters: every value of every name, body first, then URL — Go's `r.Form`,
+ * where "request body parameters take precedence over URL query string values".
+ */
 export class Params {
   private readonly map = new Map<string, string[]>();
 
   static fromRequest(query: unknown, body: unknown): Params {
     const p = new Params();
-    p.addAll(query);
     p.addAll(body);
+    p.addAll(query);
     return p;
   }
 

@@ -60,11 +60,12 @@ describe('Go float syntax', () => {
 });
 
 describe('merged parameters', () => {
-  it('merges URL and form body, URL values first, and keeps every match[]', () => {
-    const p = Params.fromRequest({ query: 'up', 'match[]': ['a', 'b'] }, { query: 'ignored', 'match[]': 'c', time: '4' });
+  it('merges URL and form body, body values first (Go's r.Form), and keeps every match[]', () => {
+    // As Go's r.Form: body values come first and win for single-valued parameters.
+    const p = Params.fromRequest({ query: 'ignored', 'match[]': ['a', 'b'] }, { query: 'up', 'match[]': 'c', time: '4' });
     expect(p.get('query')).toBe('up');
     expect(p.get('time')).toBe('4');
-    expect(p.getAll('match[]')).toEqual(['a', 'b', 'c']);
+    expect(p.getAll('match[]')).toEqual(['c', 'a', 'b']);
     expect(p.has('step')).toBe(false);
   });
 
