@@ -38,9 +38,22 @@ function expandExponent(mantissa: string, exp: number): string {
   return `${sign}${digits.slice(0, intLen)}.${digits.slice(intLen)}`;
 }
 
-/** A timestamp in ms as the float seconds Prometheus writes (`1435781451.781`). */
+/**
+ * A timestamp in ms as Prometheus's API writes it: whole seconds, then — only when there is a
+ * fraction — a dot and exactly three millisecond digits (`1435781430.780`, `-1.500`, `2`).
+ * Checked against Prometheus 2.42's responses.
+ */
 export function formatTimestampSeconds(ms: number): string {
-  return formatFloatF(ms / 1000);
+  let t = ms;
+  let sign = '';
+  if (t < 0) {
+    sign = '-';
+    t = -t;
+  }
+  const frac = t % 1000;
+  const secs = (t - frac) / 1000;
+  if (frac === 0) return sign + secs;
+  return `${sign}${secs}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
 }
 
 /**

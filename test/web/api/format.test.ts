@@ -22,11 +22,15 @@ describe("Go's float formatting", () => {
   ])('sample value %s → %s', (v, want) => expect(formatSampleValue(v)).toBe(want));
 
   it.each([
+    // As Prometheus 2.42 answers (curl of /api/v1/query?time=…): three fraction digits or none.
     [1435781451781, '1435781451.781'],
+    [1435781430780, '1435781430.780'],
+    [1435781430100, '1435781430.100'],
     [1000, '1'],
     [0, '0'],
-    [-1500, '-1.5'],
+    [-1500, '-1.500'],
     [1, '0.001'],
+    [5, '0.005'],
   ])('timestamp %d ms → %s', (ms, want) => expect(formatTimestampSeconds(ms)).toBe(want));
 
   // strconv.FormatFloat(v, 'g', -1, 64)
