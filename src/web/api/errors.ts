@@ -8,7 +8,8 @@ export type ErrorType = 'timeout' | 'canceled' | 'execution' | 'bad_data' | 'int
 const STATUS: Record<ErrorType, number> = {
   bad_data: 400,
   execution: 422,
-  canceled: 503,
+  // Prometheus's statusClientClosedConnection: the client went away.
+  canceled: 499,
   timeout: 503,
   internal: 500,
   unavailable: 503,

@@ -11,6 +11,11 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 const ALL_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'DELETE'];
 
+/** `data` already serialised (large query results are written by hand, not stringified). */
+export class RawJson {
+  constructor(readonly json: string) {}
+}
+
 /** What a handler returns: the `data` of a success envelope plus annotations. */
 export interface ApiResult {
   data: unknown;
@@ -34,10 +39,10 @@ export function toApiError(err: unknown): ApiError {
 
 /** Sends Prometheus's success envelope. `warnings`/`infos` appear only when non-empty. */
 export function sendSuccess(reply: FastifyReply, result: ApiResult): FastifyReply {
-  const body: Record<string, unknown> = { status: 'success', data: result.data };
-  if (result.warnings && result.warnings.length > 0) body.warnings = result.warnings;
-  if (result.infos && result.infos.length > 0) body.infos = result.infos;
-  return reply.type('application/json').send(JSON.stringify(body));
+  let json = `{"status":"success","data":${result.data instanceof RawJson ? result.data.json : JSON.stringify(result.data)}`;
+  if (result.warnings && result.warnings.length > 0) json += `,"warnings":${JSON.stringify(result.warnings)}`;
+  if (result.infos && result.infos.length > 0) json += `,"infos":${JSON.stringify(result.infos)}`;
+  return reply.type('application/json').send(json + '}');
 }
 
 export function sendError(reply: FastifyReply, err: unknown, warnings?: readonly string[], infos?: readonly string[]): FastifyReply {

@@ -1,0 +1,186 @@
+/**
+ * `/api/v1/query`, `/api/v1/query_range`, `/api/v1/format_query` and `/api/v1/parse_query`.
+ *
+ * Results are serialised by hand into Prometheus's exact JSON (values as strings in Go's
+ * shortest formatting, timestamps as seconds with three ms digits): a range query can return
+ * millions of points, and building an object per point only to stringify it would dominate.
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Labels } from '../../../storage/index.js';
+import { apiRoute, RawJson } from './route.js';
+import { ApiError } from './errors.js';
+import { parseDurationParam, parseLimitParam, parseTimeParam, type Params } from './params.js';
+import { formatSampleValue, formatTimestampSeconds } from './format.js';
+import { registerFormParser } from './form.js';
+
+/** Prometheus's limit on points per series of a range query. */
+export const MAX_POINTS_PER_SERIES = 11_000;
+
+/** A query result, as the engine adapter hands it to the API. */
+export type QueryValue =
+  | { type: 'vector'; series: ReadonlyArray<{ labels: Labels; t: number; v: number }> }
+  | { type: 'matrix'; series: ReadonlyArray<{ labels: Labels; ts: ArrayLike<number>; vs: ArrayLike<number> }> }
+  | { type: 'scalar'; t: number; v: number }
+  | { type: 'string'; t: number; v: string };
+
+export interface QueryOutcome {
+  value: QueryValue;
+  warnings: readonly string[];
+  infos: readonly string[];
+  /** Prometheus's `stats` object when asked for (`stats=all`). */
+  stats?: unknown;
+}
+
+export interface QueryOptions {
+  signal: AbortSignal;
+  /** Effective timeout: the smaller of --query.timeout and the `timeout` parameter. */
+  timeoutMs: number;
+  /** `lookback_delta` parameter, when given. */
+  lookbackDeltaMs?: number;
+  stats: boolean;
+}
+
+export interface QueryService {
+  instant(query: string, t: number, opts: QueryOptions): Promise<QueryOutcome>;
+  range(query: string, start: number, end: number, step: number, opts: QueryOptions): Promise<QueryOutcome>;
+  /** Parses for format_query / parse_query; throws the parser's error. */
+  format(query: string): string;
+  parseToJson(query: string): unknown;
+}
+
+export interface QueryApiDeps {
+  service: QueryService;
+  /** --query.timeout in ms. */
+  defaultTimeoutMs: number;
+  now?: () => number;
+}
+
+function labelsJson(l: Labels): string {
+  let s = '{';
+  for (let i = 0; i < l.size; i++) {
+    if (i > 0) s += ',';
+    s += JSON.stringify(l.nameAt(i)) + ':' + JSON.stringify(l.valueAt(i));
+  }
+  return s + '}';
+}
+
+/** The `data` object of a query response, as JSON text. */
+export function valueJson(v: QueryValue, stats?: unknown): string {
+  let out: string;
+  switch (v.type) {
+    case 'scalar':
+      out = `{"resultType":"scalar","result":[${formatTimestampSeconds(v.t)},"${formatSampleValue(v.v)}"]`;
+      break;
+    case 'string':
+      out = `{"resultType":"string","result":[${formatTimestampSeconds(v.t)},${JSON.stringify(v.v)}]`;
+      break;
+    case 'vector': {
+      const parts: string[] = [];
+      for (const s of v.series) {
+        parts.push(`{"metric":${labelsJson(s.labels)},"value":[${formatTimestampSeconds(s.t)},"${formatSampleValue(s.v)}"]}`);
+      }
+      out = `{"resultType":"vector","result":[${parts.join(',')}]`;
+      break;
+    }
+    case 'matrix': {
+      const parts: string[] = [];
+      for (const s of v.series) {
+        const pts: string[] = new Array(s.ts.length);
+        for (let i = 0; i < s.ts.length; i++) pts[i] = `[${formatTimestampSeconds(s.ts[i]!)},"${formatSampleValue(s.vs[i]!)}"]`;
+        parts.push(`{"metric":${labelsJson(s.labels)},"values":[${pts.join(',')}]}`);
+      }
+      out = `{"resultType":"matrix","result":[${parts.join(',')}]`;
+      break;
+    }
+  }
+  if (stats !== undefined) out += `,"stats":${JSON.stringify(stats)}`;
+  return out + '}';
+}
+
+const LIMIT_WARNING = 'results truncated due to limit';
+
+function applyLimit(v: QueryValue, limit: number): { value: QueryValue; truncated: boolean } {
+  if (limit <= 0 || (v.type !== 'vector' && v.type !== 'matrix') || v.series.length <= limit) return { value: v, truncated: false };
+  return { value: { ...v, series: v.series.slice(0, limit) } as QueryValue, truncated: true };
+}
+
+/** Aborts when the client disconnects before the answer is sent. */
+function clientSignal(req: FastifyRequest): { signal: AbortSignal; done: () => void } {
+  const ac = new AbortController();
+  const onClose = () => ac.abort(new Error('client disconnected'));
+  req.raw.socket.once('close', onClose);
+  return { signal: ac.signal, done: () => req.raw.socket.off('close', onClose) };
+}
+
+export const queryApi: FastifyPluginAsync<QueryApiDeps> = async (app, deps) => {
+  registerFormParser(app);
+  const now = deps.now ?? Date.now;
+
+  const options = (params: Params, signal: AbortSignal): QueryOptions => {
+    let timeoutMs = deps.defaultTimeoutMs;
+    const to = params.get('timeout');
+    if (to !== undefined && to !== '') {
+      const t = parseDurationParam(to, 'timeout');
+      if (t > 0 && (timeoutMs <= 0 || t < timeoutMs)) timeoutMs = t;
+    }
+    const lb = params.get('lookback_delta');
+    const lookbackDeltaMs = lb !== undefined && lb !== '' ? parseDurationParam(lb, 'lookback_delta') : undefined;
+    return { signal, timeoutMs, lookbackDeltaMs, stats: (params.get('stats') ?? '') !== '' };
+  };
+
+  const respond = (r: QueryOutcome, limit: number) => {
+    const { value, truncated } = applyLimit(r.value, limit);
+    const warnings = truncated ? [...r.warnings, LIMIT_WARNING] : r.warnings;
+    return { data: new RawJson(valueJson(value, r.stats)), warnings, infos: r.infos };
+  };
+
+  apiRoute(app, '/api/v1/query', ['GET', 'POST'], async (params, req) => {
+    const limit = parseLimitParam(params.get('limit'));
+    const tp = params.get('time');
+    const t = tp === undefined || tp === '' ? now() : parseTimeParam(tp, 'time');
+    const c = clientSignal(req);
+    try {
+      const r = await deps.service.instant(params.get('query') ?? '', t, options(params, c.signal));
+      return respond(r, limit);
+    } finally {
+      c.done();
+    }
+  });
+
+  apiRoute(app, '/api/v1/query_range', ['GET', 'POST'], async (params, req) => {
+    const limit = parseLimitParam(params.get('limit'));
+    const start = parseTimeParam(params.get('start') ?? '', 'start');
+    const end = parseTimeParam(params.get('end') ?? '', 'end');
+    if (end < start) throw ApiError.badData('invalid parameter "end": end timestamp must not be before start time');
+    const step = parseDurationParam(params.get('step') ?? '', 'step');
+    if (step <= 0) {
+      throw ApiError.badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
+    }
+    if ((end - start) / step > MAX_POINTS_PER_SERIES) {
+      throw ApiError.badData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+    }
+    const c = clientSignal(req);
+    try {
+      const r = await deps.service.range(params.get('query') ?? '', start, end, step, options(params, c.signal));
+      return respond(r, limit);
+    } finally {
+      c.done();
+    }
+  });
+
+  apiRoute(app, '/api/v1/format_query', ['GET', 'POST'], async (params) => {
+    try {
+      return { data: deps.service.format(params.get('query') ?? '') };
+    } catch (err) {
+      throw ApiError.badData(`invalid parameter "query": ${(err as Error).message}`, { cause: err });
+    }
+  });
+
+  apiRoute(app, '/api/v1/parse_query', ['GET', 'POST'], async (params) => {
+    try {
+      return { data: deps.service.parseToJson(params.get('query') ?? '') };
+    } catch (err) {
+      throw ApiError.badData(`invalid parameter "query": ${(err as Error).message}`, { cause: err });
+    }
+  });
+};
