@@ -23,3 +23,6 @@ export {
   type InformerTiming,
   type CollectedFamily,
 } from './kubernetes/index.js';
+export { StaticDiscoverer } from './static.js';
+export { FileDiscoverer, FileSDMetrics, FileSDError, parseTargetGroupFile, type FileSDOptions, type FileDiscovererOptions } from './file/index.js';
+export { DiscoveryManager, DiscoveryMetrics, type DiscovererConfig, type DiscoveryManagerOptions } from './manager.js';
