@@ -4,6 +4,9 @@
  * registered by the caller through `plugins`, each receiving its dependencies in its options.
  */
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { compileRegex } from '../../storage/index.js';
 import type { Registry } from '../metrics/index.js';
 import type { Logger } from '../log/index.js';
 
@@ -26,7 +29,13 @@ export interface WebOptions {
   bodyLimit?: number;
   /** --web.read-timeout in ms. */
   readTimeoutMs?: number;
+  /** --web.cors.origin: a fully anchored RE2 regex for allowed `Origin`s. Default '.*'. */
+  corsOrigin?: string;
 }
+
+const gzipAsync = promisify(gzip);
+/** Responses smaller than this are sent uncompressed (gzip would not pay for itself). */
+const GZIP_MIN_BYTES = 1024;
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -48,6 +57,10 @@ export async function createWebServer(opts: WebOptions): Promise<FastifyInstance
     ignoreDuplicateSlashes: true,
   });
   const prefix = normalizeRoutePrefix(opts.routePrefix);
+
+  instrument(app, opts.registry, prefix);
+  addCors(app, opts.corsOrigin ?? '.*');
+  addGzip(app);
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
@@ -103,4 +116,50 @@ export function parseListenAddress(addr: string): { host: string; port: number }
   if (port > 65535) throw new Error(`invalid --web.listen-address "${addr}": port out of range`);
   const host = m[1] ?? m[2] ?? '';
   return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+/** prometheus_http_requests_total and prometheus_http_request_duration_seconds by handler. */
+function instrument(app: FastifyInstance, registry: Registry, prefix: string): void {
+  const requests = registry.counter('prometheus_http_requests_total', 'Counter of HTTP requests.', ['code', 'handler']);
+  const durations = registry.histogram(
+    'prometheus_http_request_duration_seconds',
+    'Histogram of latencies for HTTP requests.',
+    ['handler'],
+    [0.1, 0.2, 0.4, 1, 3, 8, 20, 60, 120],
+  );
+  app.addHook('onResponse', async (req, reply) => {
+    let handler = req.routeOptions.url ?? 'other';
+    if (prefix !== '' && handler.startsWith(prefix)) handler = handler.slice(prefix.length) || '/';
+    requests.labels(String(reply.statusCode), handler).inc();
+    durations.labels(handler).observe(reply.elapsedTime / 1000);
+  });
+}
+
+/** CORS headers for API requests from an allowed Origin, and OPTIONS preflights, as Prometheus. */
+function addCors(app: FastifyInstance, origin: string): void {
+  const re = compileRegex(origin);
+  app.addHook('onRequest', async (req, reply) => {
+    const o = req.headers.origin;
+    if (o === undefined || !req.url.includes('/api/v1/')) return;
+    if (!re.test(o)) return;
+    void reply
+      .header('Access-Control-Allow-Origin', o)
+      .header('Access-Control-Allow-Headers', 'Accept, Authorization, Content-Type, Origin')
+      .header('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
+      .header('Access-Control-Expose-Headers', 'Date')
+      .header('Vary', 'Origin');
+  });
+}
+
+/** gzip for clients that accept it (Grafana, browsers, Prometheus federating). */
+function addGzip(app: FastifyInstance): void {
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (size < GZIP_MIN_BYTES || reply.getHeader('content-encoding') !== undefined) return payload;
+    if (!/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return payload;
+    const body = await gzipAsync(payload);
+    void reply.header('Content-Encoding', 'gzip').header('Vary', 'Accept-Encoding').removeHeader('content-length');
+    return body;
+  });
 }

@@ -107,3 +107,45 @@ describe('helpers', () => {
 
   it.each(['9090', 'localhost', 'host:99999'])('parseListenAddress(%j) fails', (a) => expect(() => parseListenAddress(a)).toThrow('--web.listen-address'));
 });
+
+describe('HTTP behaviour shared by every endpoint', () => {
+  it('counts requests by handler and code in prometheus_http_requests_total', async () => {
+    const { base } = await start();
+    await fetch(`${base}/-/healthy`);
+    await fetch(`${base}/-/healthy`);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/prometheus_http_requests_total\{code="200",handler="\/-\/healthy"\} 2/);
+    expect(text).toMatch(/prometheus_http_request_duration_seconds_count\{handler="\/-\/healthy"\} 2/);
+  });
+
+  it('gzips large responses for clients that accept it', async () => {
+    const registry = new Registry();
+    const g = registry.gauge('big_gauge', 'A gauge with many series.', ['i']);
+    for (let i = 0; i < 200; i++) g.labels(String(i)).set(i);
+    const { base } = await start({ registry });
+    const { request } = await import('node:http');
+    const raw = await new Promise<{ enc: string | undefined; body: Buffer }>((resolve, reject) => {
+      request(`${base}/metrics`, { headers: { 'Accept-Encoding': 'gzip' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ enc: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(raw.enc).toBe('gzip');
+    const { gunzipSync } = await import('node:zlib');
+    expect(gunzipSync(raw.body).toString()).toContain('big_gauge{i="199"} 199');
+  });
+
+  it('sets CORS headers for an allowed Origin on API paths only', async () => {
+    const { base } = await start({ corsOrigin: 'https?://grafana\\.example' });
+    // A 404 answer still carries the headers: they are set before routing.
+    const ok = await fetch(`${base}/api/v1/anything`, { headers: { Origin: 'https://grafana.example' } });
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://grafana.example');
+    const no = await fetch(`${base}/api/v1/anything`, { headers: { Origin: 'https://evil.example' } });
+    expect(no.headers.get('access-control-allow-origin')).toBeNull();
+    const notApi = await fetch(`${base}/-/healthy`, { headers: { Origin: 'https://grafana.example' } });
+    expect(notApi.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
