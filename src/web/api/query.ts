@@ -16,10 +16,10 @@ import { registerFormParser } from './form.js';
 /** Prometheus's limit on points per series of a range query. */
 export const MAX_POINTS_PER_SERIES = 11_000;
 
-/** A query result, as the engine adapter hands it to the API. */
+/** A query result, in the shape the PromQL engine returns it. */
 export type QueryValue =
-  | { type: 'vector'; series: ReadonlyArray<{ labels: Labels; t: number; v: number }> }
-  | { type: 'matrix'; series: ReadonlyArray<{ labels: Labels; ts: ArrayLike<number>; vs: ArrayLike<number> }> }
+  | { type: 'vector'; samples: ReadonlyArray<{ labels: Labels; t: number; v: number }> }
+  | { type: 'matrix'; series: ReadonlyArray<{ labels: Labels; t: ArrayLike<number>; v: ArrayLike<number> }> }
   | { type: 'scalar'; t: number; v: number }
   | { type: 'string'; t: number; v: string };
 
@@ -76,7 +76,7 @@ export function valueJson(v: QueryValue, stats?: unknown): string {
       break;
     case 'vector': {
       const parts: string[] = [];
-      for (const s of v.series) {
+      for (const s of v.samples) {
         parts.push(`{"metric":${labelsJson(s.labels)},"value":[${formatTimestampSeconds(s.t)},"${formatSampleValue(s.v)}"]}`);
       }
       out = `{"resultType":"vector","result":[${parts.join(',')}]`;
@@ -85,8 +85,8 @@ export function valueJson(v: QueryValue, stats?: unknown): string {
     case 'matrix': {
       const parts: string[] = [];
       for (const s of v.series) {
-        const pts: string[] = new Array(s.ts.length);
-        for (let i = 0; i < s.ts.length; i++) pts[i] = `[${formatTimestampSeconds(s.ts[i]!)},"${formatSampleValue(s.vs[i]!)}"]`;
+        const pts: string[] = new Array(s.t.length);
+        for (let i = 0; i < s.t.length; i++) pts[i] = `[${formatTimestampSeconds(s.t[i]!)},"${formatSampleValue(s.v[i]!)}"]`;
         parts.push(`{"metric":${labelsJson(s.labels)},"values":[${pts.join(',')}]}`);
       }
       out = `{"resultType":"matrix","result":[${parts.join(',')}]`;
@@ -100,8 +100,10 @@ export function valueJson(v: QueryValue, stats?: unknown): string {
 const LIMIT_WARNING = 'results truncated due to limit';
 
 function applyLimit(v: QueryValue, limit: number): { value: QueryValue; truncated: boolean } {
-  if (limit <= 0 || (v.type !== 'vector' && v.type !== 'matrix') || v.series.length <= limit) return { value: v, truncated: false };
-  return { value: { ...v, series: v.series.slice(0, limit) } as QueryValue, truncated: true };
+  if (limit <= 0) return { value: v, truncated: false };
+  if (v.type === 'vector' && v.samples.length > limit) return { value: { type: 'vector', samples: v.samples.slice(0, limit) }, truncated: true };
+  if (v.type === 'matrix' && v.series.length > limit) return { value: { type: 'matrix', series: v.series.slice(0, limit) }, truncated: true };
+  return { value: v, truncated: false };
 }
 
 /** Aborts when the client disconnects before the answer is sent. */
