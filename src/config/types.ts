@@ -84,7 +84,16 @@ export interface GlobalConfig {
   readonly keepDroppedTargets: number;
   /** `metric_name_validation_scheme`: 'utf8' (3.x default) or 'legacy'. */
   readonly metricNameValidationScheme: 'utf8' | 'legacy';
+  /** `metric_name_escaping_scheme` when set (scrape configs derive theirs from it). */
+  readonly metricNameEscapingScheme?: EscapingScheme;
+  /** `always_scrape_classic_histograms`, default false. */
+  readonly alwaysScrapeClassicHistograms?: boolean;
+  /** `convert_classic_histograms_to_nhcb`, default false. */
+  readonly convertClassicHistogramsToNhcb?: boolean;
 }
+
+/** `metric_name_escaping_scheme` values. */
+export type EscapingScheme = 'allow-utf-8' | 'underscores' | 'dots' | 'values';
 
 export interface ScrapeConfig {
   readonly jobName: string;
@@ -121,6 +130,16 @@ export interface ScrapeConfig {
   readonly kubernetesSdConfigs: readonly KubernetesSDConfig[];
   readonly relabelConfigs: readonly RelabelConfig[];
   readonly metricRelabelConfigs: readonly RelabelConfig[];
+  // Optional below: added by the loader after the contract was first committed (always set by it).
+  /** `metric_name_escaping_scheme`: default 'allow-utf-8' under utf8 validation, 'underscores' under legacy. */
+  readonly metricNameEscapingScheme?: EscapingScheme;
+  /** `scrape_failure_log_file` (own or global), resolved against the config directory. */
+  readonly scrapeFailureLogFile?: string;
+  readonly alwaysScrapeClassicHistograms?: boolean;
+  readonly convertClassicHistogramsToNhcb?: boolean;
+  /** 0 = no limit. */
+  readonly nativeHistogramBucketLimit?: number;
+  readonly nativeHistogramMinBucketFactor?: number;
 }
 
 export interface QueueConfig {
@@ -156,6 +175,10 @@ export interface RemoteWriteConfig {
   readonly httpClient: HttpClientOptions;
   readonly queueConfig: QueueConfig;
   readonly metadataConfig: MetadataConfig;
+  /** `round_robin_dns`, default false. */
+  readonly roundRobinDns?: boolean;
+  /** True when `name` was written in the config (false: derived from the hash). */
+  readonly nameGiven?: boolean;
 }
 
 export interface AlertmanagerConfig {
@@ -178,6 +201,13 @@ export interface AlertingConfig {
   readonly alertmanagers: readonly AlertmanagerConfig[];
 }
 
+export interface StorageSettings {
+  /** `storage.tsdb.out_of_order_time_window`, default 0. */
+  readonly tsdbOutOfOrderTimeWindow: number;
+  /** `storage.exemplars.max_exemplars`, default 100000. */
+  readonly exemplarsMaxExemplars: number;
+}
+
 export interface Config {
   readonly global: GlobalConfig;
   /** Paths/globs as written, resolved against the config file's directory. */
@@ -185,8 +215,17 @@ export interface Config {
   readonly scrapeConfigs: readonly ScrapeConfig[];
   readonly alerting: AlertingConfig;
   readonly remoteWrite: readonly RemoteWriteConfig[];
-  /** The YAML as loaded (served by /api/v1/status/config). */
+  /**
+   * The YAML as loaded, with every secret (passwords, credentials, bearer tokens, TLS keys,
+   * client secrets, secret headers) replaced by `<secret>`; layout and comments kept. Served by
+   * /api/v1/status/config. (Prometheus re-marshals its parsed config with defaults; this keeps
+   * the user's text instead.)
+   */
   readonly source: string;
+  /** `scrape_config_files` patterns, resolved against the config file's directory (their scrape configs are merged into scrapeConfigs). */
+  readonly scrapeConfigFiles?: readonly string[];
+  /** Runtime-reloadable `storage:` settings. */
+  readonly storage?: StorageSettings;
   /** The file it came from, or '<embedded default>'. */
   readonly file: string;
 }
