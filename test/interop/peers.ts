@@ -56,9 +56,27 @@ async function waitReady(url: string, proc: ChildProcess, output: () => string, 
   throw new Error(`${proc.spawnfile} not ready after ${timeoutMs} ms:\n${output()}`);
 }
 
-async function startProcess(cmd: string, args: (dir: string, port: number) => string[], files: Record<string, string>, prefix: string): Promise<Peer> {
+/** Options of a peer start: `prepare` runs in the new directory before the process starts. */
+export interface StartOptions {
+  args?: string[];
+  prepare?: (dir: string) => Promise<void>;
+}
+
+async function startProcess(
+  cmd: string,
+  args: (dir: string, port: number) => string[],
+  files: Record<string, string>,
+  prefix: string,
+  prepare?: (dir: string) => Promise<void>,
+): Promise<Peer> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  try {
+    await prepare?.(dir);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const port = await freePort();
   const proc = spawn(cmd, args(dir, port), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -89,22 +107,23 @@ async function startProcess(cmd: string, args: (dir: string, port: number) => st
 }
 
 /** Starts Prometheus 2.42 with `config` (YAML) on 127.0.0.1 and waits until it is ready. */
-export function startPrometheus(config: string, extraArgs: string[] = []): Promise<Peer> {
+export function startPrometheus(config: string, opts: StartOptions = {}): Promise<Peer> {
   return startProcess(
     PROMETHEUS,
     (dir, port) => [
       `--config.file=${join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
-      ...extraArgs,
+      ...(opts.args ?? []),
     ],
     { 'prometheus.yml': config },
     'sextant-prom-',
+    opts.prepare,
   );
 }
 
 /** Starts Sextant (the built server) with `config` on 127.0.0.1 and waits until it is ready. */
-export function startSextant(config: string, extraArgs: string[] = []): Promise<Peer> {
+export function startSextant(config: string, opts: StartOptions = {}): Promise<Peer> {
   if (!existsSync(SEXTANT_MAIN)) throw new Error(`${SEXTANT_MAIN} missing: run npm run build first`);
   return startProcess(
     process.execPath,
@@ -113,10 +132,11 @@ export function startSextant(config: string, extraArgs: string[] = []): Promise<
       `--config.file=${join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
-      ...extraArgs,
+      ...(opts.args ?? []),
     ],
     { 'prometheus.yml': config },
     'sextant-srv-',
+    opts.prepare,
   );
 }
 
