@@ -1,0 +1,384 @@
+/**
+ * A persisted block opened for reading: its meta, symbol table and postings directory are
+ * loaded at open; series labels and chunks are read on demand. Tombstones (deletions) live
+ * in the block file's `tombstones` table, written in a SQLite transaction, and in memory.
+ */
+import * as fs from 'node:fs';
+import { basename } from 'node:path';
+import Database from 'better-sqlite3';
+import { Labels } from '../labels.js';
+import type { Matcher } from '../matchers.js';
+import { StorageError, type Querier } from '../interface.js';
+import { intersect, subtract } from '../head/postings.js';
+import { BLOCK_FORMAT, decodeLabelRefs, decodePostings, ULID_RE, BLOCK_SUFFIX } from './format.js';
+import type { BlockMeta, SourceChunk } from './writer.js';
+import { BlockQuerier } from './querier.js';
+import { decodeChunkList } from './format.js';
+
+const EMPTY = new Int32Array(0);
+
+interface ValueEntry {
+  value: string;
+  sym: number;
+}
+
+/** A series read for compaction or snapshot: labels and chunks with tombstones not yet applied. */
+export interface BlockSeries {
+  id: number;
+  labels: Labels;
+  chunks: SourceChunk[];
+}
+
+export class Block {
+  readonly path: string;
+  readonly meta: BlockMeta;
+  /** @internal */ readonly db: Database.Database;
+  /** @internal */ readonly symbols: string[];
+  /** name → values sorted, each with its symbol id. @internal */
+  readonly values: Map<string, ValueEntry[]>;
+  private readonly nameSym = new Map<string, number>();
+  /** Deleted intervals per series id: sorted, merged [mint, maxt, …]; replaced, never mutated. */
+  tombstones = new Map<number, readonly number[]>();
+  private readonly stmtLabels: Database.Statement;
+  private readonly stmtChunks: Database.Statement;
+  private readonly stmtPostings: Database.Statement;
+  private readonly stmtStream: Database.Statement;
+  /** Bytes per stream row (all rows but the last have this size). */
+  private readonly rowBytes: number;
+  private cacheSeq = -1;
+  private cacheRow: Uint8Array | undefined;
+  private refs = 0;
+  private deleted = false;
+  private closedDb = false;
+  sizeBytes: number;
+
+  private constructor(path: string, db: Database.Database, meta: BlockMeta) {
+    this.path = path;
+    this.db = db;
+    this.meta = meta;
+    this.sizeBytes = fs.statSync(path).size;
+    this.symbols = [];
+    for (const [id, s] of db.prepare('SELECT id, s FROM symbols').raw().iterate() as IterableIterator<[number, string]>) this.symbols[id] = s;
+    this.values = new Map();
+    for (const [n, v] of db.prepare('SELECT name, value FROM postings').raw().iterate() as IterableIterator<[number, number]>) {
+      const name = this.symbols[n], value = this.symbols[v];
+      if (name === undefined || value === undefined) throw new RangeError(`postings refer to unknown symbols ${n}/${v}`);
+      let vs = this.values.get(name);
+      if (vs === undefined) {
+        vs = [];
+        this.values.set(name, vs);
+        this.nameSym.set(name, n);
+      }
+      vs.push({ value, sym: v });
+    }
+    for (const vs of this.values.values()) vs.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+    for (const [id, mint, maxt] of db.prepare('SELECT id, mint, maxt FROM tombstones ORDER BY id, mint').raw().iterate() as IterableIterator<[number, number, number]>) {
+      this.tombstones.set(id, mergeInterval(this.tombstones.get(id) ?? [], mint, maxt));
+    }
+    this.stmtLabels = db.prepare('SELECT labels FROM series WHERE id = ?').pluck();
+    this.stmtChunks = db.prepare('SELECT mint, maxt, off, len FROM series WHERE id = ?').raw();
+    this.stmtStream = db.prepare('SELECT bytes FROM stream WHERE seq = ?').pluck();
+    const first = db.prepare('SELECT length(bytes) FROM stream WHERE seq = 0').pluck().get() as number | undefined;
+    const count = db.prepare('SELECT count(*) FROM stream').pluck().get() as number;
+    this.rowBytes = count > 1 && first !== undefined ? first : Infinity;
+    this.stmtPostings = db.prepare('SELECT ids FROM postings WHERE name = ? AND value = ?').pluck();
+  }
+
+  /**
+   * Opens the block file at `path`. Throws `StorageError('corrupt')` naming the file and the
+   * reason when it is not a readable block.
+   */
+  static open(path: string): Block {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { fileMustExist: true });
+      const raw = db.prepare("SELECT v FROM meta WHERE k = 'meta'").pluck().get() as string | undefined;
+      if (raw === undefined) throw new Error('no meta row');
+      const meta = JSON.parse(raw) as BlockMeta;
+      if (meta.version !== BLOCK_FORMAT) throw new Error(`unknown block format ${JSON.stringify(meta.version)}`);
+      if (!ULID_RE.test(meta.ulid) || !(meta.minTime < meta.maxTime) || typeof meta.stats?.numSeries !== 'number') throw new Error('invalid meta');
+      if (basename(path) !== `${meta.ulid}${BLOCK_SUFFIX}`) throw new Error(`file name does not match the block id ${meta.ulid}`);
+      return new Block(path, db, meta);
+    } catch (err) {
+      try {
+        db?.close();
+      } catch {
+        // ignore
+      }
+      throw new StorageError('corrupt', `block ${path} is unreadable: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  get ulid(): string {
+    return this.meta.ulid;
+  }
+  get minTime(): number {
+    return this.meta.minTime;
+  }
+  get maxTime(): number {
+    return this.meta.maxTime;
+  }
+  get numTombstones(): number {
+    let n = 0;
+    for (const t of this.tombstones.values()) n += t.length >> 1;
+    return n;
+  }
+
+  /** True when [mint, maxt] (inclusive) meets the block's range [minTime, maxTime). */
+  overlaps(mint: number, maxt: number): boolean {
+    return mint < this.meta.maxTime && maxt >= this.meta.minTime;
+  }
+
+  /** A querier over the block; it keeps the block's file open until closed. */
+  querier(mint: number, maxt: number): Querier {
+    this.retain();
+    return new BlockQuerier(this, mint, maxt);
+  }
+
+  /** @internal */
+  retain(): void {
+    if (this.closedDb) throw new StorageError('closed', `block ${this.ulid} is closed`);
+    this.refs++;
+  }
+
+  /** @internal */
+  release(): void {
+    this.refs--;
+    if (this.refs === 0 && this.deleted) this.closeDb();
+  }
+
+  /** Removes the file; the open readers keep working, the connection closes after them. */
+  markDeleted(): void {
+    if (this.deleted) return;
+    this.deleted = true;
+    fs.rmSync(this.path, { force: true });
+    fs.rmSync(`${this.path}-journal`, { force: true });
+    if (this.refs === 0) this.closeDb();
+  }
+
+  close(): void {
+    this.deleted = true;
+    if (this.refs === 0) this.closeDb();
+  }
+
+  private closeDb(): void {
+    if (this.closedDb) return;
+    this.closedDb = true;
+    this.db.close();
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  /** @internal */
+  labelsOf(id: number): Labels {
+    const blob = this.stmtLabels.get(id) as Uint8Array | undefined;
+    if (blob === undefined) throw new StorageError('corrupt', `block ${this.ulid}: series ${id} has no labels`);
+    return Labels.fromSortedPairsUnsafe(decodeLabelRefs(blob, this.symbols));
+  }
+
+  /** [mint, maxt, data | null] of a series' chunk list; data only when [mint, maxt] meets [lo, hi]. @internal */
+  chunkRow(id: number, lo: number, hi: number): [number, number, Uint8Array | null] | undefined {
+    const row = this.stmtChunks.get(id) as [number, number, number, number] | undefined;
+    if (row === undefined) return undefined;
+    const [mint, maxt, off, len] = row;
+    if (maxt < lo || mint > hi) return [mint, maxt, null];
+    return [mint, maxt, this.readStream(off, len)];
+  }
+
+  /** Bytes [off, off + len) of the chunk stream (a view of a cached row when it lies in one). */
+  private readStream(off: number, len: number): Uint8Array {
+    const R = this.rowBytes;
+    const s0 = R === Infinity ? 0 : Math.floor(off / R);
+    const s1 = R === Infinity ? 0 : Math.floor((off + len - 1) / R);
+    const rowOf = (seq: number): Uint8Array => {
+      if (seq === this.cacheSeq) return this.cacheRow!;
+      const r = this.stmtStream.get(seq) as Uint8Array | undefined;
+      if (r === undefined) throw new StorageError('corrupt', `block ${this.ulid}: chunk stream row ${seq} is missing`);
+      this.cacheSeq = seq;
+      this.cacheRow = r;
+      return r;
+    };
+    const base = R === Infinity ? 0 : s0 * R;
+    if (s0 === s1) {
+      const r = rowOf(s0);
+      if (off - base + len > r.length) throw new StorageError('corrupt', `block ${this.ulid}: chunk stream row ${s0} is short`);
+      return r.subarray(off - base, off - base + len);
+    }
+    const out = new Uint8Array(len);
+    let w = 0;
+    for (let s = s0; s <= s1; s++) {
+      const r = rowOf(s);
+      const from = s === s0 ? off - base : 0;
+      const n = Math.min(r.length - from, len - w);
+      out.set(r.subarray(from, from + n), w);
+      w += n;
+    }
+    if (w !== len) throw new StorageError('corrupt', `block ${this.ulid}: chunk stream ends early`);
+    return out;
+  }
+
+  private postingsOf(name: string, sym: number): Int32Array {
+    const blob = this.stmtPostings.get(this.nameSym.get(name), sym) as Uint8Array | undefined;
+    return blob === undefined ? EMPTY : decodePostings(blob);
+  }
+
+  /** Sorted series ids matching all matchers (Prometheus semantics, as the head). @internal */
+  postingsForMatchers(matchers: readonly Matcher[]): Int32Array {
+    const pos: Matcher[] = [];
+    const neg: Matcher[] = [];
+    for (const m of matchers) (m.matchesEmpty ? neg : pos).push(m);
+    pos.sort((a, b) => cost(a) - cost(b));
+    let result: Int32Array | undefined;
+    for (const m of pos) {
+      const p = this.postingsFor(m, true);
+      result = result === undefined ? p : intersect(result, p);
+      if (result.length === 0) return result;
+    }
+    if (result === undefined) {
+      result = new Int32Array(this.meta.stats.numSeries);
+      for (let i = 0; i < result.length; i++) result[i] = i + 1;
+    }
+    for (const m of neg) {
+      if (result.length === 0) break;
+      result = subtract(result, this.postingsFor(m, false));
+    }
+    return result;
+  }
+
+  private postingsFor(m: Matcher, want: boolean): Int32Array {
+    const values = this.values.get(m.name);
+    if (values === undefined) return EMPTY;
+    const positive = m.type === '=' || m.type === '=~';
+    const lists: Int32Array[] = [];
+    const set = m.literalSet;
+    if (set !== undefined && positive === want) {
+      for (const v of set) {
+        const e = findValue(values, v);
+        if (e !== undefined) lists.push(this.postingsOf(m.name, e.sym));
+      }
+    } else {
+      const prefix = want ? m.prefix : '';
+      let start = 0;
+      if (prefix !== '') start = lowerBound(values, prefix);
+      for (let i = start; i < values.length; i++) {
+        const e = values[i]!;
+        if (prefix !== '' && !e.value.startsWith(prefix)) break;
+        if (m.matches(e.value) === want) lists.push(this.postingsOf(m.name, e.sym));
+      }
+    }
+    return unionAll(lists);
+  }
+
+  /**
+   * Every series with its chunks (each carrying the series' tombstones as `deleted`), in
+   * label order. For compaction and snapshots; holds the connection until exhausted.
+   */
+  *allSeries(): Generator<BlockSeries> {
+    const n = this.meta.stats.numSeries;
+    const stmt = this.db.prepare('SELECT labels, mint, off, len FROM series WHERE id = ?').raw();
+    for (let id = 1; id <= n; id++) {
+      const row = stmt.get(id) as [Uint8Array, number, number, number] | undefined;
+      if (row === undefined) throw new StorageError('corrupt', `block ${this.ulid}: series ${id} is missing`);
+      const [lb, mint, off, len] = row;
+      const data = this.readStream(off, len).slice();
+      const labels = Labels.fromSortedPairsUnsafe(decodeLabelRefs(lb, this.symbols));
+      const refs = decodeChunkList(data, mint);
+      const tomb = this.tombstones.get(id);
+      const chunks: SourceChunk[] = refs.map((r) => {
+        const bytes = data.subarray(r.off, r.off + r.len);
+        const c = { mint: r.mint, maxt: r.maxt, numSamples: (bytes[0]! << 8) | bytes[1]!, bytes };
+        return tomb === undefined ? c : { ...c, deleted: tomb };
+      });
+      yield { id, labels, chunks };
+    }
+  }
+
+  /**
+   * Adds a deletion of [mint, maxt] for every series matching `matchers` that has data there.
+   * Written to the file (one transaction) before it takes effect. Returns series affected.
+   */
+  delete(matchers: readonly Matcher[], mint: number, maxt: number): number {
+    const lo = Math.max(mint, this.meta.minTime), hi = Math.min(maxt, this.meta.maxTime - 1);
+    if (lo > hi) return 0;
+    const ids = this.postingsForMatchers(matchers);
+    const hit: number[] = [];
+    for (const id of ids) {
+      const row = this.chunkRow(id, lo, hi);
+      if (row !== undefined && row[1] >= lo && row[0] <= hi) hit.push(id);
+    }
+    if (hit.length === 0) return 0;
+    const enc = (x: number): number => (x === -Infinity ? Number.MIN_SAFE_INTEGER : x === Infinity ? Number.MAX_SAFE_INTEGER : x);
+    try {
+      const ins = this.db.prepare('INSERT INTO tombstones (id, mint, maxt) VALUES (?, ?, ?)');
+      this.db.transaction(() => {
+        for (const id of hit) ins.run(id, enc(lo), enc(hi));
+      })();
+    } catch (err) {
+      throw new StorageError('io', `writing tombstones to block ${this.path} failed: ${(err as Error).message}`, { cause: err });
+    }
+    const next = new Map(this.tombstones);
+    for (const id of hit) next.set(id, mergeInterval(next.get(id) ?? [], lo, hi));
+    this.tombstones = next;
+    return hit.length;
+  }
+}
+
+/** Merges [a, b] into sorted disjoint intervals (touching ones join). */
+export function mergeInterval(old: readonly number[], mint: number, maxt: number): number[] {
+  const merged: number[] = [];
+  let a = mint, b = maxt, placed = false;
+  for (let i = 0; i < old.length; i += 2) {
+    const x = old[i]!, y = old[i + 1]!;
+    if (y + 1 < a) merged.push(x, y);
+    else if (b + 1 < x) {
+      if (!placed) {
+        merged.push(a, b);
+        placed = true;
+      }
+      merged.push(x, y);
+    } else {
+      a = Math.min(a, x);
+      b = Math.max(b, y);
+    }
+  }
+  if (!placed) merged.push(a, b);
+  return merged;
+}
+
+function findValue(values: ValueEntry[], v: string): ValueEntry | undefined {
+  const i = lowerBound(values, v);
+  const e = values[i];
+  return e !== undefined && e.value === v ? e : undefined;
+}
+
+function lowerBound(values: ValueEntry[], v: string): number {
+  let lo = 0, hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]!.value < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Sorted union of sorted lists that are disjoint (one value per name per series). */
+function unionAll(lists: Int32Array[]): Int32Array {
+  if (lists.length === 0) return EMPTY;
+  if (lists.length === 1) return lists[0]!;
+  let n = 0;
+  for (const l of lists) n += l.length;
+  const out = new Int32Array(n);
+  let w = 0;
+  for (const l of lists) {
+    out.set(l, w);
+    w += l.length;
+  }
+  return out.sort();
+}
+
+function cost(m: Matcher): number {
+  if (m.type === '=') return 0;
+  if (m.literalSet !== undefined) return 1;
+  if (m.prefix !== '') return 2;
+  return 3;
+}

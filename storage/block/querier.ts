@@ -1,0 +1,209 @@
+/**
+ * Reading a block: series in label order (series ids are assigned in label order when the
+ * block is written), chunk-level pruning by each chunk's [mint, maxt], tombstones applied.
+ */
+import type { Labels } from '../labels.js';
+import type { Matcher } from '../matchers.js';
+import { ValueType, StorageError, type Querier, type SampleIterator, type SelectHints, type Series, type SeriesSet } from '../interface.js';
+import { XorIterator } from '../chunks/index.js';
+import { decodeChunkList, type ChunkRef } from './format.js';
+import type { Block } from './block.js';
+
+export class BlockQuerier implements Querier {
+  private closed = false;
+
+  constructor(
+    private readonly block: Block,
+    private readonly mint: number,
+    private readonly maxt: number,
+  ) {}
+
+  select(matchers: readonly Matcher[], mint: number, maxt: number, hints?: SelectHints): SeriesSet {
+    this.check();
+    const b = this.block;
+    const lo = Math.max(mint, this.mint, b.minTime), hi = Math.min(maxt, this.maxt, b.maxTime - 1);
+    if (lo > hi) return arraySeriesSet([], []);
+    const warnings: string[] = [];
+    const out: Series[] = [];
+    try {
+      const ids = b.postingsForMatchers(matchers);
+      const tombs = b.tombstones;
+      for (let k = 0; k < ids.length; k++) {
+        const id = ids[k]!;
+        const row = b.chunkRow(id, lo, hi);
+        if (row === undefined || row[2] === null) continue;
+        const [rmint, rmaxt, data] = row;
+        const tomb = tombs.get(id);
+        if (tomb !== undefined && covers(tomb, Math.max(lo, rmint), Math.min(hi, rmaxt))) continue;
+        const refs = decodeChunkList(data, rmint);
+        // Chunk-level pruning: keep only chunks meeting [lo, hi].
+        let first = 0, last = refs.length;
+        while (first < last && refs[first]!.maxt < lo) first++;
+        while (last > first && refs[last - 1]!.mint > hi) last--;
+        if (first === last) continue;
+        out.push(new BlockSeries(b.labelsOf(id), data, refs.slice(first, last), lo, hi, tomb, hints?.labelsOnly === true));
+      }
+    } catch (err) {
+      const msg = `block ${b.ulid}: ${(err as Error).message}`;
+      warnings.push(msg);
+    }
+    return arraySeriesSet(out, warnings);
+  }
+
+  labelNames(matchers: readonly Matcher[], mint: number, maxt: number): string[] {
+    this.check();
+    const b = this.block;
+    if (!b.overlaps(Math.max(mint, this.mint), Math.min(maxt, this.maxt))) return [];
+    if (matchers.length === 0) return [...b.values.keys()].sort();
+    const names = new Set<string>();
+    for (const id of b.postingsForMatchers(matchers)) {
+      const l = b.labelsOf(id);
+      for (let i = 0; i < l.size; i++) names.add(l.nameAt(i));
+    }
+    return [...names].sort();
+  }
+
+  labelValues(name: string, matchers: readonly Matcher[], mint: number, maxt: number): string[] {
+    this.check();
+    const b = this.block;
+    if (!b.overlaps(Math.max(mint, this.mint), Math.min(maxt, this.maxt))) return [];
+    if (matchers.length === 0) return (b.values.get(name) ?? []).map((e) => e.value);
+    const out = new Set<string>();
+    for (const id of b.postingsForMatchers(matchers)) {
+      const v = b.labelsOf(id).get(name);
+      if (v !== '') out.add(v);
+    }
+    return [...out].sort();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.block.release();
+  }
+
+  private check(): void {
+    if (this.closed) throw new StorageError('closed', 'querier is closed');
+  }
+}
+
+/** True when the sorted intervals cover [a, b] entirely. */
+function covers(tomb: readonly number[], a: number, b: number): boolean {
+  for (let i = 0; i < tomb.length; i += 2) if (tomb[i]! <= a && tomb[i + 1]! >= b) return true;
+  return false;
+}
+
+export function arraySeriesSet(series: readonly Series[], warnings: readonly string[]): SeriesSet {
+  let i = -1;
+  return {
+    next: () => ++i < series.length,
+    at: () => {
+      const s = series[i];
+      if (s === undefined) throw new Error('SeriesSet.at() called without a current series');
+      return s;
+    },
+    warnings: () => warnings,
+  };
+}
+
+class BlockSeries implements Series {
+  constructor(
+    readonly labels: Labels,
+    private readonly data: Uint8Array,
+    private readonly refs: ChunkRef[],
+    private readonly mint: number,
+    private readonly maxt: number,
+    private readonly tomb: readonly number[] | undefined,
+    private readonly labelsOnly: boolean,
+  ) {}
+
+  iterator(): SampleIterator {
+    return new ChunkListIterator(this.data, this.labelsOnly ? [] : this.refs, this.mint, this.maxt, this.tomb);
+  }
+}
+
+/** Samples of a list of chunks (in time order) within [mint, maxt], minus deleted intervals. */
+export class ChunkListIterator implements SampleIterator {
+  private readonly xi = new XorIterator();
+  private c = -1;
+  private done = false;
+  private on = false;
+  private ti = 0;
+
+  constructor(
+    private readonly data: Uint8Array,
+    private readonly refs: readonly ChunkRef[],
+    private readonly mint: number,
+    private readonly maxt: number,
+    private readonly tomb: readonly number[] | undefined,
+  ) {
+    if (!this.advance()) this.done = true;
+  }
+
+  private advance(): boolean {
+    if (++this.c >= this.refs.length) return false;
+    const r = this.refs[this.c]!;
+    this.xi.reset(this.data, r.off, r.len);
+    return true;
+  }
+
+  next(): ValueType {
+    if (this.done) return ValueType.None;
+    for (;;) {
+      if (this.xi.next() !== ValueType.None) {
+        const t = this.xi.atT();
+        if (t < this.mint) continue;
+        if (t > this.maxt) break;
+        if (this.tomb !== undefined && this.deleted(t)) continue;
+        this.on = true;
+        return ValueType.Float;
+      }
+      if (!this.advance()) break;
+    }
+    this.done = true;
+    this.on = false;
+    return ValueType.None;
+  }
+
+  seek(t: number): ValueType {
+    if (this.done) return ValueType.None;
+    if (this.on && this.xi.atT() >= t) return ValueType.Float;
+    const target = Math.max(t, this.mint);
+    while (this.refs[this.c]!.maxt < target) {
+      if (!this.advance()) {
+        this.done = true;
+        this.on = false;
+        return ValueType.None;
+      }
+    }
+    for (;;) {
+      if (this.xi.seek(target) !== ValueType.None) {
+        const at = this.xi.atT();
+        if (at > this.maxt) break;
+        if (this.tomb !== undefined && this.deleted(at)) return this.next();
+        this.on = true;
+        return ValueType.Float;
+      }
+      if (!this.advance()) break;
+    }
+    this.done = true;
+    this.on = false;
+    return ValueType.None;
+  }
+
+  atT(): number {
+    return this.xi.atT();
+  }
+
+  atF(): number {
+    return this.xi.atF();
+  }
+
+  private deleted(t: number): boolean {
+    const tomb = this.tomb!;
+    let i = this.ti;
+    while (i < tomb.length && tomb[i + 1]! < t) i += 2;
+    this.ti = i;
+    return i < tomb.length && tomb[i]! <= t;
+  }
+}
