@@ -1,0 +1,838 @@
+/**
+ * PromQL functions on float samples. Range functions (`RANGE_FUNCTIONS`) see one window of one
+ * series at a time as slices of Float64Arrays; instant functions map whole step-series.
+ */
+import { Labels, LabelsBuilder, METRIC_NAME, compileRegex, isValidLabelName, type Matcher } from '../../storage/index.js';
+import { RE2JS } from 're2js';
+import type { Call, Expr } from '../parser/ast.js';
+import { EngineError } from './errors.js';
+import { goQuote, mergeSameLabels, typeName, unwrapParens, type Evaluator, type RangeEnv, type RangeFn } from './engine.js';
+import { goFloat, kahanSumInc, lastKahanC, quantile } from './aggregate.js';
+import { dropMetricName, newSeries, type StepSeries, type Val } from './types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Range functions
+
+function extrapolatedRate(ts: Float64Array, vs: Float64Array, lo: number, hi: number, rt: number, range: number, isCounter: boolean, isRate: boolean): number | undefined {
+  const cnt = hi - lo;
+  if (cnt < 2) return undefined;
+  const rangeStart = rt - range;
+  const rangeEnd = rt;
+  const firstT = ts[lo]!;
+  const lastT = ts[hi - 1]!;
+  let result = vs[hi - 1]! - vs[lo]!;
+  if (isCounter) {
+    let prev = vs[lo]!;
+    for (let i = lo + 1; i < hi; i++) {
+      const cur = vs[i]!;
+      if (cur < prev) result += prev;
+      prev = cur;
+    }
+  }
+  let durationToStart = (firstT - rangeStart) / 1000;
+  let durationToEnd = (rangeEnd - lastT) / 1000;
+  const sampledInterval = (lastT - firstT) / 1000;
+  const avgBetween = sampledInterval / (cnt - 1);
+  const threshold = avgBetween * 1.1;
+  let extrapolateTo = sampledInterval;
+  if (durationToStart >= threshold) durationToStart = avgBetween / 2;
+  if (isCounter && result > 0 && vs[lo]! >= 0) {
+    const durationToZero = sampledInterval * (vs[lo]! / result);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  extrapolateTo += durationToStart;
+  if (durationToEnd >= threshold) durationToEnd = avgBetween / 2;
+  extrapolateTo += durationToEnd;
+  let factor = extrapolateTo / sampledInterval;
+  if (isRate) factor /= range / 1000;
+  return result * factor;
+}
+
+function instantValue(ts: Float64Array, vs: Float64Array, lo: number, hi: number, isRate: boolean): number | undefined {
+  if (hi - lo < 2) return undefined;
+  const last = vs[hi - 1]!;
+  const prev = vs[hi - 2]!;
+  let result = isRate && last < prev ? last : last - prev;
+  const interval = ts[hi - 1]! - ts[hi - 2]!;
+  if (interval === 0) return undefined;
+  if (isRate) result /= interval / 1000;
+  return result;
+}
+
+/** Least-squares slope and intercept (at interceptTime) of the window, with compensated sums. */
+function linearRegression(ts: Float64Array, vs: Float64Array, lo: number, hi: number, interceptTime: number): [number, number] {
+  let n = 0;
+  let sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
+  const initY = vs[lo]!;
+  let constY = true;
+  for (let i = lo; i < hi; i++) {
+    const y = vs[i]!;
+    if (constY && i > lo && y !== initY) constY = false;
+    n += 1;
+    const x = (ts[i]! - interceptTime) / 1e3;
+    sumX = kahanSumInc(x, sumX, cX);
+    cX = lastKahanC();
+    sumY = kahanSumInc(y, sumY, cY);
+    cY = lastKahanC();
+    sumXY = kahanSumInc(x * y, sumXY, cXY);
+    cXY = lastKahanC();
+    sumX2 = kahanSumInc(x * x, sumX2, cX2);
+    cX2 = lastKahanC();
+  }
+  if (constY) {
+    if (initY === Infinity || initY === -Infinity) return [NaN, NaN];
+    return [0, initY];
+  }
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
+  const covXY = sumXY - (sumX * sumY) / n;
+  const varX = sumX2 - (sumX * sumX) / n;
+  const slope = covXY / varX;
+  const intercept = sumY / n - (slope * sumX) / n;
+  return [slope, intercept];
+}
+
+function windowValues(vs: Float64Array, lo: number, hi: number): number[] {
+  const out: number[] = new Array(hi - lo);
+  for (let i = lo; i < hi; i++) out[i - lo] = vs[i]!;
+  return out;
+}
+
+function warnQuantile(env: RangeEnv, q: number): void {
+  if (Number.isNaN(q) || q < 0 || q > 1) {
+    env.ctx.ann.warn(`quantile value should be between 0 and 1, got ${goFloat(q)}`, env.call.args[0]!.posRange);
+  }
+}
+
+function stdvar(vs: Float64Array, lo: number, hi: number): number {
+  let count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
+  for (let i = lo; i < hi; i++) {
+    const f = vs[i]!;
+    count++;
+    const delta = f - (mean + cMean);
+    mean = kahanSumInc(delta / count, mean, cMean);
+    cMean = lastKahanC();
+    aux = kahanSumInc(delta * (f - (mean + cMean)), aux, cAux);
+    cAux = lastKahanC();
+  }
+  return (aux + cAux) / count;
+}
+
+function goFixed6(x: number): string {
+  if (x === Infinity) return '+Inf';
+  if (x === -Infinity) return '-Inf';
+  if (x !== x) return 'NaN';
+  return x.toFixed(6);
+}
+
+export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
+  rate: (ts, vs, lo, hi, rt, range) => extrapolatedRate(ts, vs, lo, hi, rt, range, true, true),
+  increase: (ts, vs, lo, hi, rt, range) => extrapolatedRate(ts, vs, lo, hi, rt, range, true, false),
+  delta: (ts, vs, lo, hi, rt, range) => extrapolatedRate(ts, vs, lo, hi, rt, range, false, false),
+  irate: (ts, vs, lo, hi) => instantValue(ts, vs, lo, hi, true),
+  idelta: (ts, vs, lo, hi) => instantValue(ts, vs, lo, hi, false),
+  deriv: (ts, vs, lo, hi) => (hi - lo < 2 ? undefined : linearRegression(ts, vs, lo, hi, ts[lo]!)[0]),
+  predict_linear: (ts, vs, lo, hi, _rt, _range, i, params, env) => {
+    if (hi - lo < 2) return undefined;
+    const [slope, intercept] = linearRegression(ts, vs, lo, hi, env.times[i]!);
+    return slope * params[0]![i]! + intercept;
+  },
+  resets: (_ts, vs, lo, hi) => {
+    let r = 0;
+    for (let i = lo + 1; i < hi; i++) if (vs[i]! < vs[i - 1]!) r++;
+    return r;
+  },
+  changes: (_ts, vs, lo, hi) => {
+    let r = 0;
+    for (let i = lo + 1; i < hi; i++) {
+      const a = vs[i]!, b = vs[i - 1]!;
+      if (a !== b && !(a !== a && b !== b)) r++;
+    }
+    return r;
+  },
+  avg_over_time: (_ts, vs, lo, hi) => {
+    let sum = vs[lo]!, c = 0, mean = 0, incremental = false, count = 1;
+    for (let i = lo + 1; i < hi; i++) {
+      const f = vs[i]!;
+      count = i - lo + 1;
+      if (!incremental) {
+        const ns = kahanSumInc(f, sum, c);
+        if (ns !== Infinity && ns !== -Infinity) {
+          sum = ns;
+          c = lastKahanC();
+          continue;
+        }
+        incremental = true;
+        mean = sum / (count - 1);
+        c /= count - 1;
+      }
+      const q = (count - 1) / count;
+      mean = kahanSumInc(f / count, q * mean, q * c);
+      c = lastKahanC();
+    }
+    if (incremental) return mean + c;
+    return sum / count + c / count;
+  },
+  sum_over_time: (_ts, vs, lo, hi) => {
+    let sum = 0, c = 0;
+    for (let i = lo; i < hi; i++) {
+      sum = kahanSumInc(vs[i]!, sum, c);
+      c = lastKahanC();
+    }
+    return sum === Infinity || sum === -Infinity ? sum : sum + c;
+  },
+  count_over_time: (_ts, _vs, lo, hi) => hi - lo,
+  min_over_time: (_ts, vs, lo, hi) => {
+    let m = vs[lo]!;
+    for (let i = lo; i < hi; i++) if (vs[i]! < m || m !== m) m = vs[i]!;
+    return m;
+  },
+  max_over_time: (_ts, vs, lo, hi) => {
+    let m = vs[lo]!;
+    for (let i = lo; i < hi; i++) if (vs[i]! > m || m !== m) m = vs[i]!;
+    return m;
+  },
+  quantile_over_time: (_ts, vs, lo, hi, _rt, _range, i, params, env) => {
+    const q = params[0]![i]!;
+    warnQuantile(env, q);
+    return quantile(q, windowValues(vs, lo, hi));
+  },
+  stdvar_over_time: (_ts, vs, lo, hi) => stdvar(vs, lo, hi),
+  stddev_over_time: (_ts, vs, lo, hi) => Math.sqrt(stdvar(vs, lo, hi)),
+  last_over_time: (_ts, vs, _lo, hi) => vs[hi - 1]!,
+  present_over_time: () => 1,
+  mad_over_time: (_ts, vs, lo, hi) => {
+    const vals = windowValues(vs, lo, hi);
+    const median = quantile(0.5, vals);
+    for (let i = 0; i < vals.length; i++) vals[i] = Math.abs(vals[i]! - median);
+    return quantile(0.5, vals);
+  },
+  ts_of_min_over_time: (ts, vs, lo, hi) => {
+    let m = vs[lo]!, t = ts[lo]!;
+    for (let i = lo; i < hi; i++) if (vs[i]! <= m || m !== m) { m = vs[i]!; t = ts[i]!; }
+    return t / 1000;
+  },
+  ts_of_max_over_time: (ts, vs, lo, hi) => {
+    let m = vs[lo]!, t = ts[lo]!;
+    for (let i = lo; i < hi; i++) if (vs[i]! >= m || m !== m) { m = vs[i]!; t = ts[i]!; }
+    return t / 1000;
+  },
+  ts_of_last_over_time: (ts, _vs, _lo, hi) => ts[hi - 1]! / 1000,
+  double_exponential_smoothing: (_ts, vs, lo, hi, _rt, _range, i, params) => {
+    const sf = params[0]![i]!;
+    const tf = params[1]![i]!;
+    if (!(sf > 0 && sf < 1)) throw new EngineError('execution', `invalid smoothing factor. Expected: 0 < sf < 1, got: ${goFixed6(sf)}`);
+    if (!(tf > 0 && tf < 1)) throw new EngineError('execution', `invalid trend factor. Expected: 0 < tf < 1, got: ${goFixed6(tf)}`);
+    const l = hi - lo;
+    if (l < 2) return undefined;
+    let s0 = 0;
+    let s1 = vs[lo]!;
+    let b = vs[lo + 1]! - vs[lo]!;
+    for (let k = 1; k < l; k++) {
+      const x = sf * vs[lo + k]!;
+      if (k - 1 !== 0) b = tf * (s1 - s0) + (1 - tf) * b;
+      const y = (1 - sf) * (s1 + b);
+      s0 = s1;
+      s1 = x + y;
+    }
+    return s1;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Instant functions
+
+function vectorArg(ev: Evaluator, e: Expr, fname: string): StepSeries[] {
+  const v = ev.eval(e);
+  if (v.kind !== 'vector') throw new EngineError('execution', `${fname}: expected instant vector argument, got ${typeName(v)}`);
+  return v.series;
+}
+
+function stringArg(ev: Evaluator, e: Expr): string {
+  const u = unwrapParens(e);
+  if (u.kind === 'string') return u.value;
+  const v = ev.eval(e);
+  if (v.kind === 'string') return v.s;
+  throw new EngineError('execution', `expected string argument, got ${typeName(v)}`);
+}
+
+function mapValues(ev: Evaluator, series: StepSeries[], f: (x: number, i: number) => number): Val {
+  const n = ev.n;
+  for (const s of series) {
+    const v = s.v;
+    for (let i = 0; i < n; i++) if (s.has[i]) v[i] = f(v[i]!, i);
+    ev.markDropName(s);
+  }
+  return ev.checkDuplicatesIfEager({ kind: 'vector', series });
+}
+
+const MATH: Record<string, (x: number) => number> = {
+  abs: Math.abs,
+  ceil: Math.ceil,
+  floor: Math.floor,
+  exp: Math.exp,
+  sqrt: Math.sqrt,
+  ln: Math.log,
+  log2: Math.log2,
+  log10: Math.log10,
+  sgn: (x) => (x < 0 ? -1 : x > 0 ? 1 : x),
+  acos: Math.acos,
+  acosh: Math.acosh,
+  asin: Math.asin,
+  asinh: Math.asinh,
+  atan: Math.atan,
+  atanh: Math.atanh,
+  cos: Math.cos,
+  cosh: Math.cosh,
+  sin: Math.sin,
+  sinh: Math.sinh,
+  tan: Math.tan,
+  tanh: Math.tanh,
+  deg: (x) => (x * 180) / Math.PI,
+  rad: (x) => (x * Math.PI) / 180,
+};
+
+const DATE: Record<string, (d: Date) => number> = {
+  day_of_month: (d) => d.getUTCDate(),
+  day_of_week: (d) => d.getUTCDay(),
+  day_of_year: (d) => {
+    const start = Date.UTC(d.getUTCFullYear(), 0, 1);
+    return Math.floor((d.getTime() - start) / 86_400_000) + 1;
+  },
+  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
+  hour: (d) => d.getUTCHours(),
+  minute: (d) => d.getUTCMinutes(),
+  month: (d) => d.getUTCMonth() + 1,
+  year: (d) => d.getUTCFullYear(),
+};
+
+/** Labels for absent()/absent_over_time(): the equality matchers of a plain selector. */
+function absentLabels(e: Expr): Labels {
+  const u = unwrapParens(e);
+  let matchers: readonly Matcher[];
+  if (u.kind === 'vector') matchers = u.matchers;
+  else if (u.kind === 'matrix') matchers = u.vector.matchers;
+  else return Labels.EMPTY;
+  const b = new LabelsBuilder();
+  const has = new Set<string>();
+  for (const m of matchers) {
+    if (m.name === METRIC_NAME) continue;
+    if (m.type === '=' && !has.has(m.name)) {
+      b.set(m.name, m.value);
+      has.add(m.name);
+    } else b.del(m.name);
+  }
+  return b.labels();
+}
+
+function absentResult(ev: Evaluator, present: StepSeries[], arg: Expr): Val {
+  const n = ev.n;
+  const res = newSeries(absentLabels(arg), n);
+  let any = false;
+  for (let i = 0; i < n; i++) {
+    let found = false;
+    for (const s of present) if (s.has[i]) { found = true; break; }
+    if (!found) {
+      res.has[i] = 1;
+      res.v[i] = 1;
+      any = true;
+    }
+  }
+  return { kind: 'vector', series: any ? [res] : [] };
+}
+
+/** Go's regexp.Expand template syntax: $1, ${1}, $name, ${name}, $$. */
+function expandTemplate(template: string, groups: (string | null)[], named: Map<string, number>): string {
+  let out = '';
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i]!;
+    if (c !== '$' || i + 1 >= template.length) {
+      out += c;
+      continue;
+    }
+    const next = template[i + 1]!;
+    if (next === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    let name: string;
+    let end: number;
+    if (next === '{') {
+      const close = template.indexOf('}', i + 2);
+      if (close < 0) {
+        out += c;
+        continue;
+      }
+      name = template.slice(i + 2, close);
+      end = close;
+      if (!/^[A-Za-z0-9_]+$/.test(name)) {
+        out += c;
+        continue;
+      }
+    } else {
+      let j = i + 1;
+      while (j < template.length && /[A-Za-z0-9_]/.test(template[j]!)) j++;
+      if (j === i + 1) {
+        out += c;
+        continue;
+      }
+      name = template.slice(i + 1, j);
+      end = j - 1;
+    }
+    i = end;
+    let idx: number | undefined;
+    if (/^[0-9]+$/.test(name)) idx = Number(name);
+    else idx = named.get(name);
+    if (idx !== undefined && idx < groups.length) out += groups[idx] ?? '';
+  }
+  return out;
+}
+
+interface CompiledReplace {
+  re: RE2JS;
+  named: Map<string, number>;
+}
+const replaceCache = new Map<string, CompiledReplace>();
+
+function compileReplace(pattern: string): CompiledReplace {
+  const hit = replaceCache.get(pattern);
+  if (hit) return hit;
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(`^(?s:${pattern})$`);
+  } catch (err) {
+    throw new EngineError('execution', `invalid regular expression in label_replace(): ${pattern}`, { cause: err });
+  }
+  const named = new Map<string, number>();
+  const ng = re.namedGroups();
+  for (const [k, v] of Object.entries(ng)) named.set(k, v);
+  const c = { re, named };
+  if (replaceCache.size > 1000) replaceCache.clear();
+  replaceCache.set(pattern, c);
+  return c;
+}
+
+function labelReplace(ev: Evaluator, call: Call): Val {
+  const series = vectorArg(ev, call.args[0]!, 'label_replace');
+  const dst = stringArg(ev, call.args[1]!);
+  const repl = stringArg(ev, call.args[2]!);
+  const src = stringArg(ev, call.args[3]!);
+  const pattern = stringArg(ev, call.args[4]!);
+  const { re, named } = compileReplace(pattern);
+  if (!isValidLabelName(dst)) throw new EngineError('execution', `invalid destination label name in label_replace(): ${dst}`);
+  const cache = new Map<string, string | null>();
+  for (const s of series) {
+    const srcVal = s.labels.get(src);
+    let res = cache.get(srcVal);
+    if (res === undefined) {
+      const m = re.matcher(srcVal);
+      if (m.matches()) {
+        const groups: (string | null)[] = [];
+        for (let g = 0; g <= m.groupCount(); g++) groups.push(m.group(g));
+        res = expandTemplate(repl, groups, named);
+      } else res = null;
+      cache.set(srcVal, res);
+    }
+    if (res === null) continue;
+    s.labels = new LabelsBuilder(s.labels).set(dst, res).labels();
+    if (dst === METRIC_NAME) s.dropName = false;
+  }
+  mergeSameLabels(series, true);
+  return { kind: 'vector', series };
+}
+
+function labelJoin(ev: Evaluator, call: Call): Val {
+  const series = vectorArg(ev, call.args[0]!, 'label_join');
+  const dst = stringArg(ev, call.args[1]!);
+  const sep = stringArg(ev, call.args[2]!);
+  const srcs: string[] = [];
+  for (let i = 3; i < call.args.length; i++) {
+    const s = stringArg(ev, call.args[i]!);
+    if (!isValidLabelName(s)) throw new EngineError('execution', `invalid source label name in label_join(): ${s}`);
+    srcs.push(s);
+  }
+  if (!isValidLabelName(dst)) throw new EngineError('execution', `invalid destination label name in label_join(): ${dst}`);
+  for (const s of series) {
+    const val = srcs.map((n) => s.labels.get(n)).join(sep);
+    s.labels = new LabelsBuilder(s.labels).set(dst, val).labels();
+    if (dst === METRIC_NAME) s.dropName = false;
+  }
+  mergeSameLabels(series, true);
+  return { kind: 'vector', series };
+}
+
+/** Natural ordering of strings (digit runs compared as numbers), as Prometheus's sort_by_label. */
+export function naturalCompare(a: string, b: string): number {
+  let i = 0, j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.charCodeAt(i), cb = b.charCodeAt(j);
+    const da = ca >= 48 && ca <= 57, db = cb >= 48 && cb <= 57;
+    if (da && db) {
+      let ie = i, je = j;
+      while (ie < a.length && a.charCodeAt(ie) >= 48 && a.charCodeAt(ie) <= 57) ie++;
+      while (je < b.length && b.charCodeAt(je) >= 48 && b.charCodeAt(je) <= 57) je++;
+      const na = a.slice(i, ie).replace(/^0+/, ''), nb = b.slice(j, je).replace(/^0+/, '');
+      if (na.length !== nb.length) return na.length - nb.length;
+      if (na !== nb) return na < nb ? -1 : 1;
+      i = ie;
+      j = je;
+      continue;
+    }
+    if (ca !== cb) return ca - cb;
+    i++;
+    j++;
+  }
+  return a.length - i - (b.length - j);
+}
+
+interface Bucket {
+  upper: number;
+  count: number;
+}
+
+/** Prometheus's classic-histogram quantile; returns [value, forcedMonotonic]. */
+export function bucketQuantile(q: number, buckets: Bucket[]): [number, boolean] {
+  if (Number.isNaN(q)) return [NaN, false];
+  if (q < 0) return [-Infinity, false];
+  if (q > 1) return [Infinity, false];
+  buckets.sort((a, b) => a.upper - b.upper);
+  if (buckets.length === 0 || buckets[buckets.length - 1]!.upper !== Infinity) return [NaN, false];
+  buckets = coalesce(buckets);
+  const forced = ensureMonotonic(buckets);
+  if (buckets.length < 2) return [NaN, forced];
+  const observations = buckets[buckets.length - 1]!.count;
+  if (observations === 0) return [NaN, forced];
+  let rank = q * observations;
+  let b = 0;
+  while (b < buckets.length - 1 && !(buckets[b]!.count >= rank)) b++;
+  if (b === buckets.length - 1) return [buckets[buckets.length - 2]!.upper, forced];
+  if (b === 0 && buckets[0]!.upper <= 0) return [buckets[0]!.upper, forced];
+  let bucketStart = 0;
+  const bucketEnd = buckets[b]!.upper;
+  let count = buckets[b]!.count;
+  if (b > 0) {
+    bucketStart = buckets[b - 1]!.upper;
+    count -= buckets[b - 1]!.count;
+    rank -= buckets[b - 1]!.count;
+  }
+  return [bucketStart + (bucketEnd - bucketStart) * (rank / count), forced];
+}
+
+function coalesce(buckets: Bucket[]): Bucket[] {
+  const out: Bucket[] = [];
+  for (const b of buckets) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last.upper === b.upper) last.count += b.count;
+    else out.push({ upper: b.upper, count: b.count });
+  }
+  return out;
+}
+
+function almostEqual(a: number, b: number, eps: number): boolean {
+  if (a === b) return true;
+  const absSum = Math.abs(a) + Math.abs(b);
+  const diff = Math.abs(a - b);
+  const minNormal = 2.2250738585072014e-308;
+  if (a === 0 || b === 0 || absSum < minNormal) return diff < eps * minNormal;
+  return diff / Math.min(absSum, Number.MAX_VALUE) < eps;
+}
+
+function ensureMonotonic(buckets: Bucket[]): boolean {
+  let forced = false;
+  let prev = buckets[0]!.count;
+  for (let i = 1; i < buckets.length; i++) {
+    const cur = buckets[i]!.count;
+    if (cur === prev) continue;
+    if (almostEqual(prev, cur, 1e-12)) {
+      buckets[i]!.count = prev;
+      continue;
+    }
+    if (cur < prev) {
+      buckets[i]!.count = prev;
+      forced = true;
+      continue;
+    }
+    prev = cur;
+  }
+  return forced;
+}
+
+/** Prometheus's classic-histogram fraction of observations in (lower, upper]. */
+export function bucketFraction(lower: number, upper: number, buckets: Bucket[]): number {
+  buckets.sort((a, b) => a.upper - b.upper);
+  if (buckets.length === 0 || buckets[buckets.length - 1]!.upper !== Infinity) return NaN;
+  buckets = coalesce(buckets);
+  const count = buckets[buckets.length - 1]!.count;
+  if (count === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return NaN;
+  if (lower >= upper) return 0;
+  let rank = 0, lowerRank = 0, upperRank = 0, lowerSet = false, upperSet = false;
+  for (let i = 0; i < buckets.length; i++) {
+    const b = buckets[i]!;
+    let lowerBound = i > 0 ? buckets[i - 1]!.upper : -Infinity;
+    const upperBound = b.upper;
+    if (i === 0 && upperBound > 0) lowerBound = 0;
+    const interp = (v: number): number => rank + ((b.count - rank) * (v - lowerBound)) / (upperBound - lowerBound);
+    if (!lowerSet && lowerBound >= lower) {
+      lowerRank = rank;
+      lowerSet = true;
+    }
+    if (!upperSet && lowerBound >= upper) {
+      upperRank = rank;
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    if (!lowerSet && lowerBound < lower && upperBound > lower) {
+      lowerRank = lowerBound === -Infinity ? rank : interp(lower);
+      lowerSet = true;
+    }
+    if (!upperSet && lowerBound < upper && upperBound > upper) {
+      upperRank = lowerBound === -Infinity ? rank : interp(upper);
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    rank = b.count;
+  }
+  if (!lowerSet || lowerRank > count) lowerRank = count;
+  if (!upperSet || upperRank > count) upperRank = count;
+  return (upperRank - lowerRank) / count;
+}
+
+function classicHistogram(ev: Evaluator, call: Call, fraction: boolean): Val {
+  const n = ev.n;
+  const p1 = ev.evalScalarArg(call.args[0]!);
+  const p2 = fraction ? ev.evalScalarArg(call.args[1]!) : undefined;
+  const vecArg = call.args[fraction ? 2 : 1]!;
+  const series = vectorArg(ev, vecArg, call.func.name);
+  if (!fraction) {
+    for (let i = 0; i < n; i++) {
+      const q = p1[i]!;
+      if (Number.isNaN(q) || q < 0 || q > 1) {
+        ev.ctx.ann.warn(`quantile value should be between 0 and 1, got ${goFloat(q)}`, call.args[0]!.posRange);
+        break;
+      }
+    }
+  }
+  interface Group {
+    labels: Labels;
+    name: string;
+    members: { upper: number; s: StepSeries }[];
+    dropName: boolean;
+  }
+  const groups = new Map<string, Group>();
+  const order: Group[] = [];
+  for (const s of series) {
+    const le = s.labels.get('le');
+    const upper = parseGoFloat(le);
+    const name = s.labels.get(METRIC_NAME);
+    if (le === '' || Number.isNaN(upper)) {
+      ev.ctx.ann.warn(`bucket label "le" is missing or has a malformed value of ${goQuote(le)} for metric name ${goQuote(name)}`, vecArg.posRange);
+      continue;
+    }
+    const base = s.labels.without('le');
+    const labels = ev.ctx.delayed ? base : dropMetricName(base);
+    const key = labels.key();
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = { labels, name, members: [], dropName: ev.ctx.delayed };
+      groups.set(key, g);
+      order.push(g);
+    }
+    g.members.push({ upper, s });
+  }
+  const out: StepSeries[] = [];
+  const buckets: Bucket[] = [];
+  for (const g of order) {
+    const res = newSeries(g.labels, n, g.dropName);
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      buckets.length = 0;
+      for (const m of g.members) if (m.s.has[i]) buckets.push({ upper: m.upper, count: m.s.v[i]! });
+      if (buckets.length === 0) continue;
+      let v: number;
+      if (fraction) v = bucketFraction(p1[i]!, p2![i]!, buckets);
+      else {
+        const [q, forced] = bucketQuantile(p1[i]!, buckets);
+        v = q;
+        if (forced) {
+          ev.ctx.ann.info(
+            `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${goQuote(g.name)}`,
+            vecArg.posRange,
+          );
+        }
+      }
+      res.has[i] = 1;
+      res.v[i] = v;
+      any = true;
+    }
+    if (any) out.push(res);
+  }
+  return ev.checkDuplicatesIfEager({ kind: 'vector', series: out });
+}
+
+/** Go's strconv.ParseFloat for label values such as "+Inf", "0.5", "1e3". NaN when invalid. */
+export function parseGoFloat(s: string): number {
+  const t = s.trim();
+  if (t === '' || t !== s) return NaN;
+  const lower = t.toLowerCase();
+  if (lower === '+inf' || lower === 'inf' || lower === '+infinity' || lower === 'infinity') return Infinity;
+  if (lower === '-inf' || lower === '-infinity') return -Infinity;
+  if (lower === 'nan') return NaN;
+  if (/^[+-]?0x/i.test(t)) {
+    const v = Number(t.replace(/^\+/, ''));
+    return v;
+  }
+  if (!/^[+-]?(\d[\d_]*\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) return NaN;
+  return Number(t.replace(/_/g, ''));
+}
+
+export function evalInstantFunction(ev: Evaluator, call: Call): Val {
+  const name = call.func.name;
+  const n = ev.n;
+  const args = call.args;
+  const math = MATH[name];
+  if (math !== undefined) return mapValues(ev, vectorArg(ev, args[0]!, name), math);
+  const date = DATE[name];
+  if (date !== undefined) {
+    if (args.length === 0) {
+      const s = newSeries(Labels.EMPTY, n);
+      for (let i = 0; i < n; i++) {
+        s.has[i] = 1;
+        s.v[i] = date(new Date(ev.times[i]!));
+      }
+      return { kind: 'vector', series: [s] };
+    }
+    return mapValues(ev, vectorArg(ev, args[0]!, name), (x) => (Number.isFinite(x) ? date(new Date(Math.trunc(x) * 1000)) : NaN));
+  }
+  switch (name) {
+    case 'time': {
+      const v = new Float64Array(n);
+      for (let i = 0; i < n; i++) v[i] = ev.times[i]! / 1000;
+      return { kind: 'scalar', v };
+    }
+    case 'pi':
+      return { kind: 'scalar', v: new Float64Array(n).fill(Math.PI) };
+    case 'vector': {
+      const sc = ev.evalScalarArg(args[0]!);
+      const s = newSeries(Labels.EMPTY, n);
+      s.has.fill(1);
+      s.v.set(sc);
+      return { kind: 'vector', series: [s] };
+    }
+    case 'scalar': {
+      const series = vectorArg(ev, args[0]!, name);
+      const v = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        let cnt = 0;
+        let val = NaN;
+        for (const s of series) {
+          if (s.has[i]) {
+            cnt++;
+            val = s.v[i]!;
+            if (cnt > 1) break;
+          }
+        }
+        v[i] = cnt === 1 ? val : NaN;
+      }
+      return { kind: 'scalar', v };
+    }
+    case 'round': {
+      const series = vectorArg(ev, args[0]!, name);
+      const to = args.length > 1 ? ev.evalScalarArg(args[1]!) : undefined;
+      return mapValues(ev, series, (x, i) => {
+        const inv = 1 / (to ? to[i]! : 1);
+        return Math.floor(x * inv + 0.5) / inv;
+      });
+    }
+    case 'clamp': {
+      const series = vectorArg(ev, args[0]!, name);
+      const lo = ev.evalScalarArg(args[1]!);
+      const hi = ev.evalScalarArg(args[2]!);
+      for (const s of series) for (let i = 0; i < n; i++) if (hi[i]! < lo[i]!) s.has[i] = 0;
+      return mapValues(ev, series.filter((s) => s.has.some((h) => h === 1)), (x, i) => Math.max(lo[i]!, Math.min(hi[i]!, x)));
+    }
+    case 'clamp_min': {
+      const series = vectorArg(ev, args[0]!, name);
+      const lo = ev.evalScalarArg(args[1]!);
+      return mapValues(ev, series, (x, i) => Math.max(lo[i]!, x));
+    }
+    case 'clamp_max': {
+      const series = vectorArg(ev, args[0]!, name);
+      const hi = ev.evalScalarArg(args[1]!);
+      return mapValues(ev, series, (x, i) => Math.min(hi[i]!, x));
+    }
+    case 'timestamp': {
+      const u = unwrapParens(args[0]!);
+      if (u.kind === 'vector') {
+        const series = ev.evalVectorSelector(u, true);
+        for (const s of series) ev.markDropName(s);
+        return ev.checkDuplicatesIfEager({ kind: 'vector', series });
+      }
+      return mapValues(ev, vectorArg(ev, args[0]!, name), (_x, i) => ev.times[i]! / 1000);
+    }
+    case 'absent':
+      return absentResult(ev, vectorArg(ev, args[0]!, name), args[0]!);
+    case 'absent_over_time': {
+      const present = ev.eval({ ...call, func: { ...call.func, name: 'present_over_time' } });
+      if (present.kind !== 'vector') throw new EngineError('execution', 'absent_over_time: expected a range vector');
+      return absentResult(ev, present.series, args[0]!);
+    }
+    case 'label_replace':
+      return labelReplace(ev, call);
+    case 'label_join':
+      return labelJoin(ev, call);
+    case 'sort':
+    case 'sort_desc': {
+      const series = vectorArg(ev, args[0]!, name);
+      if (n !== 1) return { kind: 'vector', series };
+      const desc = name === 'sort_desc';
+      const present = series.filter((s) => s.has[0]);
+      present.sort((a, b) => {
+        const va = a.v[0]!, vb = b.v[0]!;
+        if (va !== va) return vb !== vb ? 0 : 1;
+        if (vb !== vb) return -1;
+        return desc ? vb - va : va - vb;
+      });
+      return { kind: 'vector', series: present };
+    }
+    case 'sort_by_label':
+    case 'sort_by_label_desc': {
+      const series = vectorArg(ev, args[0]!, name);
+      const names: string[] = [];
+      for (let i = 1; i < args.length; i++) names.push(stringArg(ev, args[i]!));
+      const desc = name === 'sort_by_label_desc';
+      series.sort((a, b) => {
+        for (const l of names) {
+          const c = naturalCompare(a.labels.get(l), b.labels.get(l));
+          if (c !== 0) return desc ? -c : c;
+        }
+        const c = Labels.compare(a.labels, b.labels);
+        return desc ? -c : c;
+      });
+      return { kind: 'vector', series };
+    }
+    case 'histogram_quantile':
+      return classicHistogram(ev, call, false);
+    case 'histogram_fraction':
+      return classicHistogram(ev, call, true);
+    case 'histogram_count':
+    case 'histogram_sum':
+    case 'histogram_avg':
+    case 'histogram_stddev':
+    case 'histogram_stdvar': {
+      // Native histograms only: float samples are ignored.
+      vectorArg(ev, args[0]!, name);
+      return { kind: 'vector', series: [] };
+    }
+    case 'info': {
+      // Experimental; without info metrics' data-label enrichment the input passes through.
+      return { kind: 'vector', series: vectorArg(ev, args[0]!, name) };
+    }
+    default:
+      throw new EngineError('bad_data', `unknown function with name "${name}"`);
+  }
+}
+
+void compileRegex;
