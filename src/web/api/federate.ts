@@ -1,12 +1,12 @@
 /**
  * `/federate`: the latest sample (within the lookback delta) of every series selected by the
  * `match[]` selectors, with the external labels added where the series lacks them, in the text
- * format — as Prometheus serves it, so another Prometheus can scrape Sextant with
+ * format or delimited protobuf — as Prometheus serves it, so another Prometheus can scrape Sextant with
  * `honor_labels: true`. Families are untyped, sorted by metric name; stale series are skipped.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { Labels, isStaleNaN, ValueType, type Matcher, type Queryable } from '../../../storage/index.js';
-import { formatFloatG } from './format.js';
+import { Labels, LabelsBuilder, isStaleNaN, ValueType, type Matcher, type Queryable } from '../../../storage/index.js';
+import { ProtobufWriter, TextWriter, PROTOBUF_CONTENT_TYPE, TEXT_CONTENT_TYPE } from '../../exposition/index.js';
 import { Params } from './params.js';
 import { registerFormParser } from './form.js';
 
@@ -16,17 +16,6 @@ export interface FederateDeps {
   lookbackDeltaMs: number;
   externalLabels: () => Readonly<Record<string, string>>;
   now?: () => number;
-}
-
-const TEXT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
-function escapeLabelValue(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-/** A label name as the text format needs it: bare when legacy-valid, quoted otherwise (3.x). */
-function labelName(n: string): string {
-  return /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n) ? n : `"${escapeLabelValue(n)}"`;
 }
 
 interface Point {
@@ -69,32 +58,40 @@ function selectLatest(deps: FederateDeps, sets: Matcher[][], now: number): Point
   return out;
 }
 
-export function federationText(points: Point[], external: Readonly<Record<string, string>>): string {
-  const extNames = Object.keys(external).sort();
+/** Which of the two federation formats a client asked for (expfmt.Negotiate: protobuf or text). */
+function wantsProtobuf(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept.split(',').some((part) => {
+    const p = part.replace(/\s+/g, '');
+    return p.startsWith('application/vnd.google.protobuf') && p.includes('proto=io.prometheus.client.MetricFamily') && p.includes('encoding=delimited');
+  });
+}
+
+/** Writes the points as untyped families sorted by name, external labels added where absent. */
+export function writeFederation(points: Point[], external: Readonly<Record<string, string>>, w: TextWriter | ProtobufWriter): void {
+  const extNames = Object.keys(external);
   const named = points.filter((p) => p.labels.metricName() !== '');
   named.sort((a, b) => {
     const an = a.labels.metricName();
     const bn = b.labels.metricName();
     return an < bn ? -1 : an > bn ? 1 : Labels.compare(a.labels, b.labels);
   });
-  let out = '';
-  let family = '';
+  const b = new LabelsBuilder();
+  let family: string | undefined;
   for (const p of named) {
     const name = p.labels.metricName();
-    const quotedName = !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name);
     if (name !== family) {
-      out += `# TYPE ${quotedName ? `"${escapeLabelValue(name)}"` : name} untyped\n`;
+      w.family(name, 'untyped');
       family = name;
     }
-    const parts: string[] = quotedName ? [`"${escapeLabelValue(name)}"`] : [];
-    p.labels.forEach((n, v) => {
-      if (n !== '__name__') parts.push(`${labelName(n)}="${escapeLabelValue(v)}"`);
-    });
-    for (const n of extNames) if (!p.labels.has(n)) parts.push(`${labelName(n)}="${escapeLabelValue(external[n]!)}"`);
-    const head = quotedName ? `{${parts.join(',')}}` : parts.length > 0 ? `${name}{${parts.join(',')}}` : name;
-    out += `${head} ${formatFloatG(p.v)} ${p.t}\n`;
+    let labels = p.labels;
+    if (extNames.some((n) => !labels.has(n))) {
+      b.reset(labels);
+      for (const n of extNames) if (!labels.has(n)) b.set(n, external[n]!);
+      labels = b.labels();
+    }
+    w.series(labels, p.v, p.t);
   }
-  return out;
 }
 
 export const federateRoute: FastifyPluginAsync<FederateDeps> = async (app, deps) => {
@@ -110,7 +107,14 @@ export const federateRoute: FastifyPluginAsync<FederateDeps> = async (app, deps)
       }
     }
     const points = selectLatest(deps, sets, (deps.now ?? Date.now)());
-    return reply.type(TEXT_TYPE).send(federationText(points, deps.externalLabels()));
+    if (wantsProtobuf(req.headers.accept)) {
+      const w = new ProtobufWriter();
+      writeFederation(points, deps.externalLabels(), w);
+      return reply.type(PROTOBUF_CONTENT_TYPE).send(w.finish());
+    }
+    const w = new TextWriter();
+    writeFederation(points, deps.externalLabels(), w);
+    return reply.type(TEXT_CONTENT_TYPE).send(w.finish());
   };
   app.get('/federate', handler);
   app.post('/federate', handler);
