@@ -34,7 +34,14 @@ export interface DiscoveryManagerOptions {
   readonly metrics?: DiscoveryMetrics;
   /** File SD: delay between a watch event and the re-read. */
   readonly fileDebounceMs?: number;
+  /**
+   * Where to register the SD metrics (the server's self-metrics Registry, structurally): the
+   * manager's, file SD's and, when the manager creates it, Kubernetes SD's families.
+   */
+  readonly registry?: { collected(name: string, help: string, type: 'counter' | 'gauge', collect: CollectedFamily['collect']): void };
 }
+
+type Consumer = (update: Map<string, TargetGroup[]>) => void;
 
 const NOP_LOGGER: DiscoveryLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -112,10 +119,15 @@ export class DiscoveryManager {
   private nextId = 0;
   private stopped = false;
 
-  constructor(
-    private readonly consumer: (update: Map<string, TargetGroup[]>) => void,
-    opts: DiscoveryManagerOptions = {},
-  ) {
+  private consumer: Consumer | undefined;
+
+  /** `new DiscoveryManager(consumer, opts)`, or `new DiscoveryManager(opts)` then {@link subscribe}. */
+  constructor(consumer?: Consumer | DiscoveryManagerOptions, opts: DiscoveryManagerOptions = {}) {
+    if (typeof consumer !== 'function') {
+      opts = consumer ?? opts;
+      consumer = undefined;
+    }
+    this.consumer = consumer;
     this.name = opts.name ?? 'scrape';
     this.logger = opts.logger ?? NOP_LOGGER;
     this.updateIntervalMs = opts.updateIntervalMs ?? 5000;
@@ -123,7 +135,23 @@ export class DiscoveryManager {
     this.ownsK8s = opts.kubernetes === undefined;
     this.fileMetrics = opts.fileMetrics ?? new FileSDMetrics();
     this.fileDebounceMs = opts.fileDebounceMs;
-    (opts.metrics ?? new DiscoveryMetrics()).attach(this);
+    const metrics = opts.metrics ?? new DiscoveryMetrics();
+    metrics.attach(this);
+    if (opts.registry) {
+      const fams = [...(opts.metrics ? [] : metrics.families()), ...(opts.fileMetrics ? [] : this.fileMetrics.families())];
+      if (this.ownsK8s) {
+        this.k8s = new KubernetesSD({ logger: this.logger });
+        fams.push(...this.k8s.metrics.families());
+      }
+      for (const f of fams) opts.registry.collected(f.name, f.help, f.type, f.collect);
+    }
+  }
+
+  /** Sets the consumer of updates (replacing any earlier one); it gets the current state next flush. */
+  subscribe(consumer: Consumer): void {
+    this.consumer = consumer;
+    for (const pool of this.pools.keys()) this.dirty.add(pool);
+    this.trigger();
   }
 
   /**
@@ -254,7 +282,7 @@ export class DiscoveryManager {
     this.lastFlush = Date.now();
     this.sentUpdates++;
     try {
-      this.consumer(update);
+      this.consumer?.(update);
     } catch (err) {
       this.logger.error('Discovery consumer failed', { err: (err as Error).message });
     }
