@@ -34,3 +34,16 @@ export {
 } from './head/index.js';
 export { XorChunk, XorIterator } from './chunks/index.js';
 export { Wal, DEFAULT_SEGMENT_SIZE, type WalOptions, type WalReplayStats, type WalTruncateStats, type StorageLogger } from './wal/index.js';
+export { Block, writeBlock, BLOCK_SUFFIX, DEFAULT_BLOCK_CHUNK_SAMPLES, type BlockMeta, type BlockStats, type SeriesSource, type SourceChunk, type WriteBlockOptions } from './block/index.js';
+export {
+  openStorage,
+  DEFAULT_BLOCK_DURATION,
+  MergeQuerier,
+  mergeSeriesSets,
+  type Storage,
+  type StorageOptions,
+  type StorageMetric,
+  type WalReplayStatus,
+  type CompactResult,
+  type SnapshotResult,
+} from './db/index.js';
