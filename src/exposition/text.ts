@@ -484,9 +484,14 @@ export class TextParser implements MetricParser {
 
     i = this.skipBlanks(ve);
     if (i < end && b[i] !== NL) {
+      // An int64 in ms, as Go's ParseInt reads it: the format's own example has a negative one.
       let te = i;
+      if (b[te] === 0x2d || b[te] === 0x2b) te++;
+      const ds = te;
       while (te < end && b[te]! >= 0x30 && b[te]! <= 0x39) te++;
-      if (te === i) this.failToken('expected timestamp or new record', i);
+      if (te === ds || (te < end && b[te] !== NL && b[te] !== SP && b[te] !== TAB)) {
+        this.failToken('expected timestamp or new record', i);
+      }
       const t = parseIntBytes(b, i, te);
       if (numberStatus.error !== '') this.fail(`${numberStatus.error} while parsing: ${q(b, this.lineStart, te)}`);
       this.ts = t;
