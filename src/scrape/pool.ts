@@ -42,6 +42,10 @@ export function configKey(c: ScrapeConfig, forCache = false): string {
   return JSON.stringify(r2);
 }
 
+function publicKey(t: Target): string {
+  return t.publicLabels.key() + '\xfe' + t.url;
+}
+
 export class ScrapePool {
   cfg: ScrapeConfig;
   private client: HttpClient;
@@ -152,16 +156,28 @@ export class ScrapePool {
     }
 
     const carry = new Map<string, ScrapeCache>();
+    // On reload, a target whose interval or timeout changed is a new target (its internal
+    // labels differ) but the same series: match it by public labels and URL.
+    let byPublic: Map<string, string> | undefined;
+    if (restart !== undefined) {
+      byPublic = new Map();
+      for (const [key, t] of fresh) byPublic.set(publicKey(t), key);
+    }
     for (const [key, loop] of this.loops) {
       const t = fresh.get(key);
-      if (t === undefined) {
-        void loop.stop(true, this.deps.pendingStale);
+      if (restart !== undefined) {
+        const successor = t !== undefined ? key : byPublic!.get(publicKey(loop.target));
         this.loops.delete(key);
-      } else if (restart !== undefined) {
+        if (successor === undefined) {
+          void loop.stop(true, this.deps.pendingStale);
+          continue;
+        }
         // The successor takes over; no end-of-run staleness for a target that continues.
         void loop.stop(false);
+        if (restart) carry.set(successor, loop.cache);
+      } else if (t === undefined) {
+        void loop.stop(true, this.deps.pendingStale);
         this.loops.delete(key);
-        if (restart) carry.set(key, loop.cache);
       } else {
         loop.target.discoveredLabels = t.discoveredLabels;
         loop.forcedError = forced;
