@@ -132,7 +132,7 @@ function signatureFn(matching: VectorMatching): (l: Labels) => string {
       return s;
     };
   }
-  const skip = new Set<string>([...names, ...NAME_LIKE]);
+  const skip = new Set<string>([...names, '__name__']);
   return (l) => {
     let s = '';
     for (let i = 0; i < l.size; i++) {

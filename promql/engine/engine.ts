@@ -57,7 +57,10 @@ export interface EngineOptions {
 
 export interface QueryOptions {
   signal?: AbortSignal;
+  /** Overrides the engine's lookback delta for this query (ms). */
   lookbackDelta?: number;
+  /** Overrides the engine's timeout for this query (ms). */
+  timeout?: number;
 }
 
 export interface QueryResult {
@@ -615,7 +618,7 @@ export class Engine {
         lookback,
         start,
         end,
-        Date.now() + this.timeout,
+        Date.now() + (opts.timeout ?? this.timeout),
         opts.signal,
         this.maxSamples,
         this.noStepSubqueryInterval,
