@@ -91,7 +91,17 @@ export function streamRowBytes(pageSize: number): number {
 function ioError(what: string, err: unknown): StorageError {
   if (err instanceof StorageError) return err;
   const e = err as NodeJS.ErrnoException;
-  const hint = e.code === 'ENOSPC' || /SQLITE_FULL/.test(String(e.code)) ? ' (no space left on device)' : e.code === 'EACCES' || e.code === 'EPERM' ? ' (permission denied)' : e.code === 'EROFS' ? ' (read-only file system)' : '';
+  const code = String(e.code ?? '');
+  const hint =
+    e.code === 'ENOSPC' || code === 'SQLITE_FULL'
+      ? ' (no space left on device)'
+      : e.code === 'EACCES' || e.code === 'EPERM' || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY')
+        ? ' (permission denied or read-only)'
+        : e.code === 'EROFS'
+          ? ' (read-only file system)'
+          : code.startsWith('SQLITE_IOERR')
+            ? ` (${code}: the disk may be full or failing)`
+            : '';
   return new StorageError('io', `${what}: ${e.message ?? String(err)}${hint}`, { cause: err });
 }
 

@@ -105,7 +105,7 @@ export interface Storage extends Appendable, Queryable {
 }
 
 function ioError(what: string, err: unknown): StorageError {
-  if (err instanceof StorageError) return err;
+  if (err instanceof StorageError) return new StorageError(err.code, `${what}: ${err.message}`, { cause: err });
   const e = err as NodeJS.ErrnoException;
   const hint = e.code === 'ENOSPC' ? ' (no space left on device)' : e.code === 'EACCES' || e.code === 'EPERM' ? ' (permission denied)' : e.code === 'EROFS' ? ' (read-only file system)' : '';
   return new StorageError('io', `${what}: ${e.message ?? String(err)}${hint}`, { cause: err });
@@ -145,6 +145,8 @@ class Db implements Storage {
   private timer: NodeJS.Timeout | undefined;
   private pending: NodeJS.Immediate | undefined;
   private compacting = false;
+  /** After a failed background round, commits do not trigger another before this time. */
+  private retryAfter = 0;
 
   // ---- metrics ----
   private blocksCorrupt = 0;
@@ -379,7 +381,7 @@ class Db implements Storage {
   }
 
   private schedule(): void {
-    if (this.pending !== undefined || this.closed || !this.readyFlag) return;
+    if (this.pending !== undefined || this.closed || !this.readyFlag || Date.now() < this.retryAfter) return;
     this.pending = setImmediate(() => {
       this.pending = undefined;
       this.background();
@@ -391,7 +393,8 @@ class Db implements Storage {
     try {
       this.compact();
     } catch (err) {
-      this.log.warn('background compaction failed', { err: (err as Error).message });
+      this.retryAfter = Date.now() + Math.max(this.compactInterval, 10_000);
+      this.log.warn('background compaction failed; retrying later', { err: (err as Error).message });
     }
   }
 
