@@ -218,7 +218,7 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr): Val {
         case 'stdvar': {
           if (c === 1) {
             mean![j] = f;
-            acc[j] = 0;
+            acc[j] = f !== f || f === Infinity || f === -Infinity ? NaN : 0;
             break;
           }
           const delta = f - mean![j]!;
