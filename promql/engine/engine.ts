@@ -95,7 +95,7 @@ export class QueryContext {
 
   /** Checks the deadline and cancellation; call regularly (cheap). */
   check(): void {
-    if ((++this.ticks & 15) !== 0) return;
+    if ((this.ticks++ & 15) !== 0) return;
     if (this.signal?.aborted) throw new EngineError('canceled', CANCELED_MESSAGE);
     if (Date.now() > this.deadline) throw new EngineError('timeout', TIMEOUT_MESSAGE);
   }
