@@ -26,3 +26,4 @@ export {
   type ParseOptions,
   type SeriesDescription,
 } from './parser.js';
+export { formatExpr, prettify, astToJson, formatFloat, formatMatcher, quote, type Json } from './printer.js';

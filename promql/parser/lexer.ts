@@ -163,6 +163,7 @@ export function goQuote(s: string): string {
     else if (c === 0x0c) out += '\\f';
     else if (c === 0x0b) out += '\\v';
     else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
+    else if (c >= 0xdc80 && c <= 0xdcff) out += '\\x' + (c - 0xdc00).toString(16).padStart(2, '0');
     else if (c >= 0xd800 && c <= 0xdfff) out += '\\ufffd';
     else if (isGoPrintable(ch)) out += ch;
     else if (c < 0x10000) out += '\\u' + c.toString(16).padStart(4, '0');

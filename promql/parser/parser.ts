@@ -373,6 +373,7 @@ function goF(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
+  if (Math.abs(v) >= 1e21) return BigInt(v).toString() + '.000000';
   return v.toFixed(6);
 }
 
@@ -624,7 +625,12 @@ class Parser {
         if (this.at('LEFT_PAREN')) return this.parseCall(t);
         return this.parseVectorSelector(t);
       default:
-        if (isAggregatorToken(t.type)) return this.parseAggregate();
+        if (isAggregatorToken(t.type)) {
+          // An aggregation keyword not followed by its body or modifier names a metric.
+          this.advance();
+          if (this.at('LEFT_PAREN') || this.at('BY') || this.at('WITHOUT')) return this.parseAggregate(t);
+          return this.parseVectorSelector(t);
+        }
         if (METRIC_IDENT.has(t.type)) {
           this.advance();
           return this.parseVectorSelector(t);
@@ -684,8 +690,7 @@ class Parser {
     return { kind: 'call', func: fn, args, posRange: range };
   }
 
-  private parseAggregate(): AggregateExpr {
-    const opTok = this.advance();
+  private parseAggregate(opTok: Token): AggregateExpr {
     const op = opTok.val.toLowerCase() as AggregateOp;
     this.ctx.push('aggregation');
     let grouping: string[] = [];
@@ -832,7 +837,11 @@ class Parser {
     try {
       return new Matcher(type, name, value);
     } catch (err) {
-      if (err instanceof MatcherError) throw this.error(range, err.message);
+      if (err instanceof MatcherError) {
+        // Prometheus reports Go's regexp error for the anchored pattern it compiles.
+        const m = /^error parsing regexp: (error parsing regexp: .*): `[^`]*`$/s.exec(err.message);
+        throw this.error(range, m ? m[1]! : err.message);
+      }
       throw err;
     }
   }
