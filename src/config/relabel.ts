@@ -113,7 +113,9 @@ export function parseRelabelConfig(src: Source, item: Item, scheme: NameScheme, 
   try {
     compileRegex(regex);
   } catch (err) {
-    throw m.fail('regex', (err as Error).message);
+    // re2js words it as Go does: "error parsing regexp: missing closing ): `^(?s:a(b)$`".
+    const cause = (err as Error).cause;
+    throw m.fail('regex', cause instanceof Error ? cause.message : (err as Error).message);
   }
   const c: RelabelConfig = Object.freeze({
     sourceLabels: Object.freeze(sourceLabels),
