@@ -650,6 +650,9 @@ class Parser {
       return { kind: 'number', value: ms / 1000, duration: true, posRange: this.tokRange(t) };
     }
     const v = parseNumberLiteral(t.val);
+    if (v !== undefined && !Number.isFinite(v) && !/^[+-]?(inf|nan)$/i.test(t.val)) {
+      throw this.error(this.tokRange(t), `error parsing number: strconv.ParseFloat: parsing ${JSON.stringify(t.val)}: value out of range`);
+    }
     if (v === undefined) {
       throw this.error(this.tokRange(t), `error parsing number: strconv.ParseFloat: parsing ${JSON.stringify(t.val)}: invalid syntax`);
     }
