@@ -523,10 +523,13 @@ class Parser {
 
   private parseExpr(minPrec: number): Expr {
     this.enter();
+    const depthAtStart = this.depth;
     let lhs = this.parseUnary();
     for (;;) {
       const prec = BINARY_PREC[this.tok.type];
       if (prec === undefined || prec < minPrec) break;
+      // Each operator of a chain deepens the tree by one level.
+      this.enter();
       const opTok = this.advance();
       const op = BINARY_OP[opTok.type]!;
       let returnBool = false;
@@ -556,7 +559,7 @@ class Parser {
       };
       lhs = node;
     }
-    this.depth--;
+    this.depth = depthAtStart - 1;
     return lhs;
   }
 
@@ -909,12 +912,14 @@ class Parser {
   /** Duration arithmetic: literals, + - * / % ^, unary signs and parentheses. */
   private parseDurationExpr(minPrec: number, context: string, expected: string): DurationExpr {
     this.enter();
+    const depthAtStart = this.depth;
     let lhs = this.parseDurationUnary(context, expected);
     for (;;) {
       const t = this.tok.type;
       if (t !== 'ADD' && t !== 'SUB' && t !== 'MUL' && t !== 'DIV' && t !== 'MOD' && t !== 'POW') break;
       const prec = BINARY_PREC[t]!;
       if (prec < minPrec) break;
+      this.enter();
       const opTok = this.advance();
       const rhs = this.parseDurationExpr(t === 'POW' ? prec : prec + 1, context, expected);
       if ((t === 'DIV' || t === 'MOD') && rhs.kind === 'number' && rhs.value === 0) {
@@ -931,7 +936,7 @@ class Parser {
       };
       lhs = b;
     }
-    this.depth--;
+    this.depth = depthAtStart - 1;
     return lhs;
   }
 

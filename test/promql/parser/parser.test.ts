@@ -15,23 +15,10 @@ import {
   SERIES_STALE,
   SERIES_VALUE,
   typeOf,
-  type Expr,
 } from '../../../promql/parser/index.js';
 import { isStaleNaN } from '../../../storage/index.js';
 import { readFileSync } from 'node:fs';
-
-/** The AST without positions, with matchers as strings sorted, for structural comparison. */
-export function shape(e: Expr): unknown {
-  return JSON.parse(
-    JSON.stringify(e, (k, v: unknown) => {
-      if (k === 'posRange') return undefined;
-      if (k === 'func') return (v as { name: string }).name;
-      if (k === 'matchers') return (v as { toString(): string }[]).map(String).sort();
-      if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-      return v;
-    }),
-  );
-}
+import { shape } from './helpers.js';
 
 function errorOf(q: string): string {
   try {
