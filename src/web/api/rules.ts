@@ -6,6 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { apiRoute } from './route.js';
+import { registerFormParser } from './form.js';
 import { ApiError } from './errors.js';
 import { MAX_TIME_MS, MIN_TIME_MS, parseTimeParam } from './params.js';
 
@@ -15,6 +16,7 @@ export interface RulesApiDeps {
 }
 
 export const rulesApi: FastifyPluginAsync<RulesApiDeps> = async (app, deps) => {
+  registerFormParser(app);
   apiRoute(app, '/api/v1/rules', ['GET'], async (params) => {
     const type = params.get('type') ?? '';
     if (type !== '' && type !== 'alert' && type !== 'record') {

@@ -6,6 +6,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { isValidLabelName, type Labels, type Matcher, type Queryable } from '../../../storage/index.js';
 import { apiRoute } from './route.js';
+import { registerFormParser } from './form.js';
 import { ApiError } from './errors.js';
 import { MAX_TIME_MS, MIN_TIME_MS, parseLimitParam, parseTimeParam, type Params } from './params.js';
 
@@ -78,6 +79,7 @@ export function unescapeLabelName(name: string): string {
 }
 
 export const seriesApi: FastifyPluginAsync<SeriesApiDeps> = async (app, deps) => {
+  registerFormParser(app);
   apiRoute(app, '/api/v1/series', ['GET', 'POST'], async (params) => {
     const sets = selectors(params, deps, true);
     const { start, end } = timeRange(params);

@@ -60,7 +60,7 @@ describe('Go float syntax', () => {
 });
 
 describe('merged parameters', () => {
-  it('merges URL and form body, body values first (Go's r.Form), and keeps every match[]', () => {
+  it('merges URL and form body, body values first, as Go r.Form, and keeps every match[]', () => {
     // As Go's r.Form: body values come first and win for single-valued parameters.
     const p = Params.fromRequest({ query: 'ignored', 'match[]': ['a', 'b'] }, { query: 'up', 'match[]': 'c', time: '4' });
     expect(p.get('query')).toBe('up');
