@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { basename } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { Labels } from '../labels.js';
 import type { Matcher } from '../matchers.js';
@@ -47,6 +48,12 @@ export class Block {
   private readonly rowBytes: number;
   private cacheSeq = -1;
   private cacheRow: Uint8Array | undefined;
+  /** Compressed frames of the chunk stream (none: stored uncompressed). */
+  private frameBytes = 0;
+  private frameOff = new Float64Array(0);
+  private frameLen = new Int32Array(0);
+  private cacheFrameId = -1;
+  private cacheFrame: Uint8Array | undefined;
   private refs = 0;
   private deleted = false;
   private closedDb = false;
@@ -76,11 +83,26 @@ export class Block {
       this.tombstones.set(id, mergeInterval(this.tombstones.get(id) ?? [], mint, maxt));
     }
     this.stmtLabels = db.prepare('SELECT labels FROM series WHERE id = ?').pluck();
-    this.stmtChunks = db.prepare('SELECT mint, maxt, off, len FROM series WHERE id = ?').raw();
+    this.stmtChunks = db.prepare('SELECT mint, span, off, len FROM series WHERE id = ?').raw();
     this.stmtStream = db.prepare('SELECT bytes FROM stream WHERE seq = ?').pluck();
     const first = db.prepare('SELECT length(bytes) FROM stream WHERE seq = 0').pluck().get() as number | undefined;
     const count = db.prepare('SELECT count(*) FROM stream').pluck().get() as number;
     this.rowBytes = count > 1 && first !== undefined ? first : Infinity;
+    if (meta.compression === 'deflate') {
+      const fb = meta.frameBytes;
+      if (!(typeof fb === 'number' && fb > 0)) throw new RangeError('compressed block without frameBytes');
+      this.frameBytes = fb;
+      const rows = db.prepare('SELECT id, off, len FROM frames ORDER BY id').raw().all() as Array<[number, number, number]>;
+      this.frameOff = new Float64Array(rows.length);
+      this.frameLen = new Int32Array(rows.length);
+      rows.forEach(([id, off, len], i) => {
+        if (id !== i) throw new RangeError(`frame ${i} is missing`);
+        this.frameOff[i] = off;
+        this.frameLen[i] = len;
+      });
+    } else if (meta.compression !== undefined && meta.compression !== 'none') {
+      throw new RangeError(`unknown compression ${JSON.stringify(meta.compression)}`);
+    }
     this.stmtPostings = db.prepare('SELECT ids FROM postings WHERE name = ? AND value = ?').pluck();
   }
 
@@ -180,13 +202,51 @@ export class Block {
   chunkRow(id: number, lo: number, hi: number): [number, number, Uint8Array | null] | undefined {
     const row = this.stmtChunks.get(id) as [number, number, number, number] | undefined;
     if (row === undefined) return undefined;
-    const [mint, maxt, off, len] = row;
+    const [dmint, span, off, len] = row;
+    const mint = this.meta.minTime + dmint, maxt = mint + span;
     if (maxt < lo || mint > hi) return [mint, maxt, null];
     return [mint, maxt, this.readStream(off, len)];
   }
 
-  /** Bytes [off, off + len) of the chunk stream (a view of a cached row when it lies in one). */
+  /** Bytes [off, off + len) of the logical chunk stream (a view of a cached frame or row when it lies in one). */
   private readStream(off: number, len: number): Uint8Array {
+    const F = this.frameBytes;
+    if (F === 0) return this.readRaw(off, len);
+    const f0 = Math.floor(off / F), f1 = Math.floor((off + len - 1) / F);
+    if (f0 === f1) {
+      const fr = this.frame(f0);
+      if (off - f0 * F + len > fr.length) throw new StorageError('corrupt', `block ${this.ulid}: frame ${f0} is short`);
+      return fr.subarray(off - f0 * F, off - f0 * F + len);
+    }
+    const out = new Uint8Array(len);
+    let w = 0;
+    for (let f = f0; f <= f1; f++) {
+      const fr = this.frame(f);
+      const from = f === f0 ? off - f0 * F : 0;
+      const n = Math.min(fr.length - from, len - w);
+      out.set(fr.subarray(from, from + n), w);
+      w += n;
+    }
+    if (w !== len) throw new StorageError('corrupt', `block ${this.ulid}: chunk stream ends early`);
+    return out;
+  }
+
+  private frame(f: number): Uint8Array {
+    if (f === this.cacheFrameId) return this.cacheFrame!;
+    if (f >= this.frameOff.length) throw new StorageError('corrupt', `block ${this.ulid}: frame ${f} is missing`);
+    let fr: Uint8Array;
+    try {
+      fr = inflateRawSync(this.readRaw(this.frameOff[f]!, this.frameLen[f]!), { maxOutputLength: this.frameBytes });
+    } catch (err) {
+      throw new StorageError('corrupt', `block ${this.ulid}: frame ${f} does not inflate: ${(err as Error).message}`);
+    }
+    this.cacheFrameId = f;
+    this.cacheFrame = fr;
+    return fr;
+  }
+
+  /** Bytes [off, off + len) of the stored stream rows. */
+  private readRaw(off: number, len: number): Uint8Array {
     const R = this.rowBytes;
     const s0 = R === Infinity ? 0 : Math.floor(off / R);
     const s1 = R === Infinity ? 0 : Math.floor((off + len - 1) / R);
@@ -279,7 +339,8 @@ export class Block {
     for (let id = 1; id <= n; id++) {
       const row = stmt.get(id) as [Uint8Array, number, number, number] | undefined;
       if (row === undefined) throw new StorageError('corrupt', `block ${this.ulid}: series ${id} is missing`);
-      const [lb, mint, off, len] = row;
+      const [lb, dmint, off, len] = row;
+      const mint = this.meta.minTime + dmint;
       const data = this.readStream(off, len).slice();
       const labels = Labels.fromSortedPairsUnsafe(decodeLabelRefs(lb, this.symbols));
       const refs = decodeChunkList(data, mint);
