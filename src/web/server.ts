@@ -62,10 +62,25 @@ export async function createWebServer(opts: WebOptions): Promise<FastifyInstance
   addCors(app, opts.corsOrigin ?? '.*');
   addGzip(app);
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+  // Under /api/v1/ every answer is Prometheus's JSON envelope (Grafana parses the body whatever
+  // the status); elsewhere plain text, as Prometheus's handlers write.
+  const isApi = (url: string) => url.includes('/api/v1/') && !url.includes('/api/v1/write');
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) opts.logger.error('HTTP handler failed', { err: err.message });
+    if (isApi(req.url)) {
+      const errorType = status >= 500 ? 'internal' : 'bad_data';
+      void reply.status(status).type('application/json').send(JSON.stringify({ status: 'error', errorType, error: err.message }));
+      return;
+    }
     void reply.status(status).type('text/plain; charset=utf-8').send(err.message + '\n');
+  });
+  app.setNotFoundHandler((req, reply) => {
+    if (isApi(req.url)) {
+      void reply.status(404).type('application/json').send(JSON.stringify({ status: 'error', errorType: 'not_found', error: `unknown API endpoint ${req.url.split('?')[0]}` }));
+      return;
+    }
+    void reply.status(404).type('text/plain; charset=utf-8').send('404 page not found\n');
   });
 
   await app.register(
@@ -100,6 +115,8 @@ export async function createWebServer(opts: WebOptions): Promise<FastifyInstance
       }
 
       r.get('/metrics', async (_req, reply) => reply.type(TEXT_CONTENT_TYPE).send(opts.registry.expose()));
+      // CORS preflights: the headers come from the onRequest hook; the body is Prometheus's.
+      r.options('/api/v1/*', async (_req, reply) => reply.type('application/json').send('{"status":"success","data":null}'));
 
       for (const { plugin, opts: pOpts } of opts.plugins ?? []) await r.register(plugin, (pOpts ?? {}) as never);
     },

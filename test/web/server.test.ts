@@ -149,3 +149,16 @@ describe('HTTP behaviour shared by every endpoint', () => {
     expect(notApi.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
+
+describe('answers under /api/v1/ are always JSON', () => {
+  it('unknown endpoints get a not_found envelope, preflights a success', async () => {
+    const { base } = await start();
+    const r = await fetch(`${base}/api/v1/nope?x=1`);
+    expect(r.status).toBe(404);
+    expect(await r.json()).toEqual({ status: 'error', errorType: 'not_found', error: 'unknown API endpoint /api/v1/nope' });
+    const o = await fetch(`${base}/api/v1/query`, { method: 'OPTIONS', headers: { Origin: 'http://x' } });
+    expect(o.status).toBe(200);
+    expect(o.headers.get('access-control-allow-origin')).toBe('http://x');
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+});
