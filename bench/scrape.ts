@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Head, type Appendable, type Appender } from '../storage/index.js';
+import { Head, Wal, type Appendable, type Appender } from '../storage/index.js';
 import { parseConfig } from '../src/config/index.js';
 import { Registry } from '../src/metrics/index.js';
 import { ScrapeManager, formatDuration } from '../src/scrape/index.js';
@@ -102,7 +102,10 @@ scrape_configs:
     };
   } else note('scrape: Prometheus not measured (not installed or --no-prometheus)');
 
-  const head = new Head();
+  // A WAL, as Prometheus writes one: both pay for durability.
+  const walDir = mkdtempSync(join(tmpdir(), 'sextant-bench-wal-'));
+  const wal = Wal.open(join(walDir, 'wal'));
+  const head = new Head({ wal });
   let appended = 0;
   const counting: Appendable = {
     appender(): Appender {
@@ -144,6 +147,8 @@ scrape_configs:
   await sm.stop();
   if (prom) await prom.stop();
   child.disconnect();
+  wal.close();
+  rmSync(walDir, { recursive: true, force: true });
 
   const sextantCpuPerM = (cpu / samples) * 1e6;
   report({ bench: BENCH, name: 'sextant_samples_per_second', value: round(samples / wall, 0), unit: 'samples/s', targets: nTargets, interval_ms: intervalMs });

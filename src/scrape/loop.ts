@@ -45,6 +45,11 @@ export class ScrapeCache {
   readonly series = new Map<string, CacheEntry>();
   readonly metadata = new Map<string, MetricMetadata>();
   iter = 1;
+  /** Iteration of the last full metadata read, and whether the last scrape met new series. */
+  metaIter = -1000;
+  sawNewSeries = true;
+  /** Distinct series entries seen in the current iteration. */
+  seen = 0;
   /** Entries at the last successful scrape (Prometheus's flush heuristic). */
   successfulCount = 0;
   /** Series written by the last successful scrape, to be marked stale if they disappear. */
@@ -61,10 +66,12 @@ export class ScrapeCache {
       metrics.cacheFlushForced.labels().inc();
     }
     if (flush) {
-      for (const [k, e] of this.series) if (e.lastIter !== this.iter) this.series.delete(k);
+      // Nothing to evict when every entry was seen (the usual steady state).
+      if (this.seen !== this.series.size) for (const [k, e] of this.series) if (e.lastIter !== this.iter) this.series.delete(k);
       for (const [k, m] of this.metadata) if (this.iter - m.lastIter > 10) this.metadata.delete(k);
     }
     this.iter++;
+    this.seen = 0;
     const t = this.prev;
     this.prev = this.cur;
     t.length = 0;
@@ -276,17 +283,24 @@ export class ScrapeLoop {
     let failure: Error | undefined;
     const cur = cache.cur;
     cur.length = 0;
+    // HELP/TYPE/UNIT are read when the scrape may have new families (new series last time) and
+    // at least every 8 scrapes otherwise; entries live 10 scrapes after their last read.
+    const readMeta = cache.sawNewSeries || iter - cache.metaIter >= 8;
+    if (readMeta) cache.metaIter = iter;
     try {
       for (let kind = parser.next(); kind !== null; kind = parser.next()) {
         if (kind !== 'series') {
-          if (kind !== 'comment') this.metadata(parser, kind, iter);
+          if (kind !== 'comment' && readMeta) this.metadata(parser, kind, iter);
           continue;
         }
         c.total++;
         const key = parser.seriesKey();
         let e = cache.series.get(key);
         if (e !== undefined) {
-          e.lastIter = iter;
+          if (e.lastIter !== iter) {
+            e.lastIter = iter;
+            cache.seen++;
+          }
           if (e.ref === DROPPED) continue;
         }
         const v = parser.value();
@@ -300,6 +314,7 @@ export class ScrapeLoop {
             const d = new CacheEntry(DROPPED, Labels.EMPTY);
             d.lastIter = iter;
             cache.series.set(key, d);
+            cache.seen++;
             continue;
           }
           this.checkSeries(l);
@@ -335,6 +350,7 @@ export class ScrapeLoop {
           e = new CacheEntry(ref, labels);
           e.lastIter = iter;
           cache.series.set(key, e);
+          cache.seen++;
           c.seriesAdded++;
         } else if (e.ref !== ref) e.ref = ref;
         if ((pts === undefined || !honorTs || trackTsStale) && e.trackIter !== iter) {
@@ -354,6 +370,7 @@ export class ScrapeLoop {
       this.discardIteration();
       throw failure;
     }
+    cache.sawNewSeries = c.seriesAdded > 0;
     this.writeStale(app, defTime);
     cache.iterDone(true, s.metrics);
   }
@@ -362,6 +379,7 @@ export class ScrapeLoop {
   private discardIteration(): void {
     this.cache.cur.length = 0;
     this.cache.iter++;
+    this.cache.seen = 0;
   }
 
   private countErrors(): void {
