@@ -835,7 +835,8 @@ export class Lexer {
       break;
     }
     const word = this.input.slice(this.start, this.pos);
-    const kw = KEYWORDS.get(word.toLowerCase());
+    // Keywords are at most 12 characters: skip lower-casing longer words.
+    const kw = word.length <= 12 ? KEYWORDS.get(word.toLowerCase()) : undefined;
     const t = this.emit(kw ?? (word.includes(':') ? 'METRIC_IDENTIFIER' : 'IDENTIFIER'));
     if (this.seriesDesc && this.peek() !== 0x7b) this.state = 'valueSequence';
     return t;

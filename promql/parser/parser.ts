@@ -189,6 +189,17 @@ const DURATION_UNITS: ReadonlyArray<[string, number]> = [
  * integers only. Returns milliseconds. Throws Error with Prometheus's message.
  */
 export function parseDuration(s: string): number {
+  const hit = durationCache.get(s);
+  if (hit !== undefined) return hit;
+  const ms = parseDurationUncached(s);
+  if (durationCache.size >= 1000) durationCache.clear();
+  durationCache.set(s, ms);
+  return ms;
+}
+
+const durationCache = new Map<string, number>();
+
+function parseDurationUncached(s: string): number {
   if (s === '0') return 0;
   if (s === '') throw new Error('empty duration string');
   let rest = s;
@@ -403,6 +414,19 @@ export function typeOf(e: Expr): ValueTypeName {
       return typeOf(e.expr);
     default:
       return assertNever(e);
+  }
+}
+
+/** The type of `e` where it does not depend on subexpressions (binary, unary, paren: callers know). */
+function typeOfShallow(e: Expr): ValueTypeName {
+  switch (e.kind) {
+    case 'binary':
+    case 'unary':
+    case 'paren':
+    case 'step_invariant':
+      return 'vector';
+    default:
+      return typeOf(e);
   }
 }
 
@@ -1123,7 +1147,9 @@ class Parser {
   // --- type checks (Prometheus's checkAST), run on a syntactically valid tree
 
   checkAST(node: Expr): ValueTypeName {
-    const typ = typeOf(node);
+    // The type of a binary expression comes from its operands' checks below; computing it
+    // up front with typeOf would walk each subtree again (quadratic on long chains).
+    let typ: ValueTypeName = node.kind === 'binary' ? 'vector' : typeOfShallow(node);
     switch (node.kind) {
       case 'aggregate':
         this.expectType(node.expr, 'vector', 'aggregation expression');
@@ -1136,6 +1162,7 @@ class Parser {
         const n = node as Mutable<BinaryExpr>;
         const lt = this.checkAST(n.lhs);
         const rt = this.checkAST(n.rhs);
+        typ = lt === 'scalar' && rt === 'scalar' ? 'scalar' : 'vector';
         const opRange = (): PosRange => this.operatorRange(n);
         if (n.returnBool && !COMPARISON_OPS.has(n.op)) throw this.error(opRange(), 'bool modifier can only be used on comparison operators');
         if (COMPARISON_OPS.has(n.op) && !n.returnBool && rt === 'scalar' && lt === 'scalar') {
@@ -1193,10 +1220,11 @@ class Parser {
       }
       case 'paren':
       case 'step_invariant':
-        this.checkAST(node.expr);
+        typ = this.checkAST(node.expr);
         break;
       case 'unary': {
         const t = this.checkAST(node.expr);
+        typ = t;
         if (t !== 'scalar' && t !== 'vector') {
           throw this.error(node.posRange, `unary expression only allowed on expressions of type scalar or instant vector, got ${JSON.stringify(documentedType(t))}`);
         }
