@@ -11,6 +11,8 @@
 export const numberStatus = { error: '' };
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+/** Exact powers of ten as doubles (10^22 is the largest exact one). */
+const POW10_22 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 
 function lower(c: number): number {
   return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
@@ -24,9 +26,7 @@ function matchWord(buf: Uint8Array, s: number, e: number, word: string): boolean
 }
 
 function bytesToString(buf: Uint8Array, s: number, e: number): string {
-  let out = '';
-  for (let i = s; i < e; i++) out += String.fromCharCode(buf[i]!);
-  return out;
+  return Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('latin1');
 }
 
 function goQuote(buf: Uint8Array, s: number, e: number): string {
@@ -62,9 +62,40 @@ export function parseFloatBytes(buf: Uint8Array, s: number, e: number): number {
     } else break;
     if (frac >= 0) frac++;
   }
-  if (j === e && digits > 0 && digits <= 15) {
-    const v = frac > 0 ? m / POW10[frac]! : m;
-    return neg ? -v : v;
+  if (digits > 0 && digits <= 15) {
+    if (j === e) {
+      const v = frac > 0 ? m / POW10[frac]! : m;
+      return neg ? -v : v;
+    }
+    // Exponent: m * 10^k with |k| <= 22 is one correctly rounded operation on exact operands
+    // (Clinger's fast path), e.g. 1.445793e+06.
+    const c = buf[j];
+    if (c === 0x65 || c === 0x45) {
+      let k = j + 1;
+      let eneg = false;
+      if (k < e && (buf[k] === 0x2b || buf[k] === 0x2d)) {
+        eneg = buf[k] === 0x2d;
+        k++;
+      }
+      let x = 0;
+      const ks = k;
+      for (; k < e && k - ks < 4; k++) {
+        const d = buf[k]!;
+        if (d < 0x30 || d > 0x39) break;
+        x = x * 10 + (d - 0x30);
+      }
+      if (k === e && k > ks) {
+        const p = (eneg ? -x : x) - (frac > 0 ? frac : 0);
+        if (p >= 0 && p <= 22) {
+          const v = m * POW10_22[p]!;
+          return neg ? -v : v;
+        }
+        if (p < 0 && p >= -22) {
+          const v = m / POW10_22[-p]!;
+          return neg ? -v : v;
+        }
+      }
+    }
   }
   return parseFloatSlow(buf, s, e, i, neg);
 }

@@ -115,6 +115,8 @@ export class TextParser implements MetricParser {
   private nameS = 0;
   private nameE = 0;
   private nameEsc = false;
+  /** The name has bytes >= 0x80 (only possible when quoted). */
+  private nameHigh = false;
   private seriesS = 0;
   private seriesE = 0;
   private lab = new Int32Array(16 * LABEL_FIELDS);
@@ -135,12 +137,15 @@ export class TextParser implements MetricParser {
   private hasExTs = false;
 
   private readonly leCache = new Map<string, string>();
+  /** True when the whole body is valid UTF-8 (one native pass): per-token checks are then skipped. */
+  private readonly validUtf8: boolean;
 
   constructor(body: Buffer, openMetrics: boolean, opts: TextParserOptions = {}) {
     this.buf = body as FastBuffer;
     this.end = body.length;
     this.om = openMetrics;
     this.skipCreated = openMetrics && opts.skipCreatedSeries === true;
+    this.validUtf8 = isUtf8(body);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -289,16 +294,16 @@ export class TextParser implements MetricParser {
     }
     if (k === null) {
       // Any other comment: skip to the end of the line.
-      while (j < end && b[j] !== NL) j++;
-      this.endLine(j);
+      j = b.indexOf(NL, j);
+      this.endLine(j < 0 ? end : j);
       return null;
     }
     j = this.skipBlanksText(j + 4);
     j = this.metaName(j, k);
     // The rest of the line is the text, minus its first character (Prometheus's lexer keeps
     // the separator in the token and drops exactly one character).
-    let e = j;
-    while (e < end && b[e] !== NL) e++;
+    let e = b.indexOf(NL, j);
+    if (e < 0) e = end;
     this.textS = j < e ? j + 1 : j;
     this.textE = e;
     this.endLine(e);
@@ -323,6 +328,8 @@ export class TextParser implements MetricParser {
       this.nameS = j + 1;
       this.nameE = e - 1;
       this.nameEsc = (this.scanFlags & F_VALUE_ESC) !== 0;
+      this.nameHigh = (this.scanFlags & F_VALUE_HIGH) !== 0;
+      if (this.nameHigh) this.checkUtf8(this.nameS, this.nameE, 'metric name');
       if (this.nameE === this.nameS) this.fail(`empty metric name after ${kw}`);
       return e;
     }
@@ -332,10 +339,26 @@ export class TextParser implements MetricParser {
     this.nameS = j;
     this.nameE = e;
     this.nameEsc = false;
+    this.nameHigh = false;
     return e;
   }
 
   private setType(table: Readonly<Record<string, MetricType>>): void {
+    // The usual types are matched on the bytes, without making a string.
+    const b = this.buf;
+    const ts = this.textS;
+    const n = this.textE - ts;
+    const c0 = b[ts];
+    if (n === 5 && c0 === 0x67 && b[ts + 1] === 0x61 && b[ts + 2] === 0x75 && b[ts + 3] === 0x67 && b[ts + 4] === 0x65) {
+      this.mtype = 'gauge';
+      this.mtypeText = 'gauge';
+      return;
+    }
+    if (n === 7 && c0 === 0x63 && b[ts + 1] === 0x6f && b[ts + 2] === 0x75 && b[ts + 3] === 0x6e && b[ts + 4] === 0x74 && b[ts + 5] === 0x65 && b[ts + 6] === 0x72) {
+      this.mtype = 'counter';
+      this.mtypeText = 'counter';
+      return;
+    }
     const s = this.buf.latin1Slice(this.textS, this.textE);
     const t = Object.hasOwn(table, s) ? table[s] : undefined;
     if (t === undefined) this.fail(`invalid metric type ${JSON.stringify(this.buf.toString('utf8', this.textS, this.textE))}`);
@@ -344,6 +367,7 @@ export class TextParser implements MetricParser {
   }
 
   private checkHelpUtf8(): void {
+    if (this.validUtf8) return;
     const b = this.buf;
     for (let i = this.textS; i < this.textE; i++) {
       if (b[i]! >= 0x80) {
@@ -383,7 +407,8 @@ export class TextParser implements MetricParser {
     } else if (e < end && b[e] === SP) {
       e++;
       this.textS = e;
-      while (e < end && b[e] !== NL) e++;
+      e = b.indexOf(NL, e);
+      if (e < 0) e = end;
       this.textE = e;
     } else {
       this.failToken(`expected text in ${k.toUpperCase()}`, e);
@@ -419,6 +444,7 @@ export class TextParser implements MetricParser {
     this.nameS = -1;
     this.nameE = -1;
     this.nameEsc = false;
+    this.nameHigh = false;
     if (b[i] !== LBRACE) {
       let e = i + 1;
       while (e < end && (CLASS[b[e]!]! & 2) !== 0) e++;
@@ -588,6 +614,7 @@ export class TextParser implements MetricParser {
         this.nameS = ns;
         this.nameE = ne;
         this.nameEsc = (flags & F_NAME_ESC) !== 0;
+        this.nameHigh = (flags & F_NAME_HIGH) !== 0;
         i++;
         if (c === RBRACE) break;
         continue;
@@ -630,6 +657,7 @@ export class TextParser implements MetricParser {
   }
 
   private checkUtf8(s: number, e: number, what: string): void {
+    if (this.validUtf8) return;
     if (!isUtf8(this.buf.subarray(s, e))) this.fail(`invalid UTF-8 ${what}: ${q(this.buf, s, e)}`);
   }
 
@@ -639,7 +667,7 @@ export class TextParser implements MetricParser {
 
   /** The metric name of the current series (unescaped). */
   metricName(): string {
-    const s = this.decode(this.nameS, this.nameE, true);
+    const s = this.decode(this.nameS, this.nameE, this.nameHigh);
     return this.nameEsc ? unescapeLabel(s) : s;
   }
 
@@ -707,7 +735,7 @@ export class TextParser implements MetricParser {
   }
 
   family(): string {
-    const s = this.decode(this.nameS, this.nameE, true);
+    const s = this.decode(this.nameS, this.nameE, this.nameHigh);
     return this.nameEsc ? unescapeLabel(s) : s;
   }
 
