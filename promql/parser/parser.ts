@@ -42,6 +42,11 @@ export interface ParseOptions {
    * `--enable-feature=promql-experimental-functions`). Default true.
    */
   readonly experimentalFunctions?: boolean;
+  /**
+   * Accept arithmetic in ranges, subquery steps and offsets (`foo[5m+1m]`, `offset (1h/2)`):
+   * Prometheus's `--enable-feature=promql-duration-expr`. Default true.
+   */
+  readonly durationExpressions?: boolean;
   /** Lines to add to reported line numbers (for queries embedded in files). */
   readonly lineOffset?: number;
 }
@@ -453,11 +458,13 @@ class Parser {
   private depth = 0;
   readonly input: string;
   private readonly experimental: boolean;
+  private readonly durationExprs: boolean;
   private readonly lineOffset: number;
 
   constructor(input: string, opts: ParseOptions = {}, seriesDesc = false) {
     this.input = input;
     this.experimental = opts.experimentalFunctions ?? true;
+    this.durationExprs = opts.durationExpressions ?? true;
     this.lineOffset = opts.lineOffset ?? 0;
     if (input.length > MAX_QUERY_LENGTH) {
       throw new ParseError(input, { start: 0, end: 0 }, `query too long (${input.length} characters, limit ${MAX_QUERY_LENGTH})`);
@@ -944,6 +951,7 @@ class Parser {
       const prec = BINARY_PREC[t]!;
       if (prec < minPrec) break;
       this.enter();
+      if (!this.durationExprs) throw this.error(lhs.posRange, 'experimental duration expression is not enabled');
       const opTok = this.advance();
       const rhs = this.parseDurationExpr(t === 'POW' ? prec : prec + 1, context, expected);
       if ((t === 'DIV' || t === 'MOD') && rhs.kind === 'number' && rhs.value === 0) {
@@ -982,6 +990,7 @@ class Parser {
       const inner = this.parseDurationExpr(0, context, expected);
       if (!this.at('RIGHT_PAREN')) throw this.unexpected(context, expected);
       const close = this.advance();
+      if (!this.durationExprs) throw this.error(inner.posRange, 'experimental duration expression is not enabled');
       if (inner.kind === 'number') return inner;
       const p: ParenExpr = { kind: 'paren', expr: inner, posRange: { start: t.pos, end: close.pos + 1 } };
       return p;

@@ -310,6 +310,14 @@ describe('parse: invalid queries fail with Prometheus wording', () => {
     expect(() => parse('mad_over_time(foo[5m])')).not.toThrow();
   });
 
+  it('rejects duration arithmetic when asked to', () => {
+    const off = { durationExpressions: false };
+    expect(() => parse('foo[5m+1m]', off)).toThrow('1:5: parse error: experimental duration expression is not enabled');
+    expect(() => parse('foo offset (1m)', off)).toThrow('1:13: parse error: experimental duration expression is not enabled');
+    expect(parse('foo[5m] offset -1m', off).kind).toBe('matrix');
+    expect(parse('foo[5m:30s]', off).kind).toBe('subquery');
+  });
+
   it('bounds nesting depth and length', () => {
     expect(errorOf('('.repeat(5000) + '1' + ')'.repeat(5000))).toMatch(/nested too deeply/);
     expect(errorOf('-'.repeat(5000) + '1')).toMatch(/nested too deeply/);
