@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { RE2JS } from 're2js';
-import { compileRegex, isValidLabelName, Labels, LabelsBuilder } from '../../storage/index.js';
+import { compileRegex, intern, isValidLabelName, Labels, type LabelsBuilder } from '../../storage/index.js';
 import type { RelabelAction, RelabelConfig } from '../config/types.js';
 
 /** Thrown by {@link compileRelabelConfigs} for a config that does not compile. */
@@ -139,6 +139,65 @@ function expand(t: Template, groups: readonly string[]): string {
   return out;
 }
 
+/** Unescapes a regex branch that is a plain literal, or undefined when it is not one. */
+function literalBranch(p: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < p.length; i++) {
+    const ch = p[i]!;
+    if (ch === '\\') {
+      const next = p[i + 1];
+      if (next === undefined || /[a-zA-Z0-9]/.test(next)) return undefined;
+      out += next;
+      i++;
+    } else if (LITERAL_META.test(ch)) {
+      return undefined;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+/**
+ * `a.*|b|c.*`: an alternation of literals and literal prefixes (common in drop rules such as
+ * `go_.*|process_.*`), matched without RE2. Undefined for any other shape.
+ */
+export function alternationOfPrefixes(pattern: string): ((v: string) => boolean) | undefined {
+  const branches: string[] = [];
+  let cur = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '\\') {
+      cur += ch + (pattern[i + 1] ?? '');
+      i++;
+    } else if (ch === '|') {
+      branches.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  branches.push(cur);
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  for (const b of branches) {
+    if (b.endsWith('.*') && !b.endsWith('\\.*')) {
+      const lit = literalBranch(b.slice(0, -2));
+      if (lit === undefined) return undefined;
+      prefixes.push(lit);
+    } else {
+      const lit = literalBranch(b);
+      if (lit === undefined) return undefined;
+      exact.add(lit);
+    }
+  }
+  if (prefixes.length === 0) return undefined; // pure literals: storage's matcher has that path
+  if (prefixes.includes('')) return () => true;
+  return (v) => {
+    if (exact.has(v)) return true;
+    for (let i = 0; i < prefixes.length; i++) if (v.startsWith(prefixes[i]!)) return true;
+    return false;
+  };
+}
+
 function compileStep(c: RelabelConfig): Step {
   let re: RE2JS;
   try {
@@ -175,7 +234,7 @@ function compileStep(c: RelabelConfig): Step {
     kind,
     prefix,
     restMayBeEmpty,
-    test: fast.test,
+    test: alternationOfPrefixes(c.regex) ?? fast.test,
     re,
     groupCount,
     target,
@@ -225,36 +284,105 @@ function matchGroups(s: Step, v: string): string[] | null {
 
 /**
  * The label set being relabeled: reads from the original Labels until the first change, then
- * from a builder. `external` states use a caller's builder throughout.
+ * from two sorted arrays (names, values) edited in place; the result is built from them
+ * without re-sorting. New strings are interned when set.
  */
 class State {
   labels: Labels = Labels.EMPTY;
-  builder: LabelsBuilder | undefined;
   dirty = false;
+  private names: string[] = [];
+  private values: string[] = [];
+
+  /** Index of `name` in the current set, or -(insertion point) - 1. */
+  private find(name: string): number {
+    let lo = 0;
+    if (this.dirty) {
+      const ns = this.names;
+      let hi = ns.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        const n = ns[mid]!;
+        if (n === name) return mid;
+        if (n < name) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return -lo - 1;
+    }
+    // Binary search: target label sets have ~40 labels sharing long `__meta_…` prefixes.
+    const ls = this.labels;
+    let hi = ls.size - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const n = ls.nameAt(mid);
+      if (n === name) return mid;
+      if (n < name) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -lo - 1;
+  }
 
   get(name: string): string {
-    return this.dirty ? this.builder!.get(name) : this.labels.get(name);
+    const i = this.find(name);
+    if (i < 0) return '';
+    return this.dirty ? this.values[i]! : this.labels.valueAt(i);
   }
 
-  private mutable(): LabelsBuilder {
+  /** Sets `name` to `value`; '' deletes. No-op (and no copy) when it is already so. */
+  set(name: string, value: string): void {
+    let i = this.find(name);
+    const cur = i < 0 ? '' : this.dirty ? this.values[i]! : this.labels.valueAt(i);
+    if (cur === value) return;
     if (!this.dirty) {
-      this.builder = this.builder ? this.builder.reset(this.labels) : new LabelsBuilder(this.labels);
+      const ls = this.labels;
+      const n = ls.size;
+      this.names.length = n;
+      this.values.length = n;
+      for (let k = 0; k < n; k++) {
+        this.names[k] = ls.nameAt(k);
+        this.values[k] = ls.valueAt(k);
+      }
       this.dirty = true;
     }
-    return this.builder!;
-  }
-
-  set(name: string, value: string): void {
-    if (this.get(name) === value) return;
-    this.mutable().set(name, value);
+    if (i >= 0) {
+      if (value === '') {
+        this.names.splice(i, 1);
+        this.values.splice(i, 1);
+      } else {
+        this.values[i] = intern(value);
+      }
+    } else {
+      i = -i - 1;
+      this.names.splice(i, 0, intern(name));
+      this.values.splice(i, 0, intern(value));
+    }
   }
 
   /** Current labels as a flat [name, value, …] snapshot. */
   snapshot(): string[] {
     if (!this.dirty) return this.labels.toPairs();
-    const out: string[] = [];
-    this.builder!.forEach((n, v) => out.push(n, v));
+    const n = this.names.length;
+    const out = new Array<string>(2 * n);
+    for (let k = 0; k < n; k++) {
+      out[2 * k] = this.names[k]!;
+      out[2 * k + 1] = this.values[k]!;
+    }
     return out;
+  }
+
+  /** The result: the original Labels when nothing changed. Resets the state. */
+  finish(): Labels {
+    const out = this.dirty ? Labels.fromSortedPairsUnsafe(this.snapshot()) : this.labels;
+    this.reset();
+    return out;
+  }
+
+  reset(): void {
+    this.labels = Labels.EMPTY;
+    if (this.dirty) {
+      this.dirty = false;
+      this.names.length = 0;
+      this.values.length = 0;
+    }
   }
 }
 
@@ -334,7 +462,7 @@ const shared = new State();
 /**
  * Applies `compiled` to `labels`. Returns null when a step drops the set, `labels` itself
  * when nothing changed, else the new label set. Synchronous and not re-entrant (it reuses one
- * builder); safe in single-threaded JS.
+ * scratch state); safe in single-threaded JS.
  *
  * @example
  * ```ts
@@ -350,25 +478,20 @@ export function relabel(labels: Labels, compiled: CompiledRelabel): Labels | nul
   st.dirty = false;
   for (let i = 0; i < steps.length; i++) {
     if (!apply(st, steps[i]!)) {
-      st.dirty = false;
-      st.labels = Labels.EMPTY;
+      st.reset();
       return null;
     }
   }
-  const out = st.dirty ? st.builder!.labels() : labels;
-  st.dirty = false;
-  st.labels = Labels.EMPTY;
-  return out;
+  return st.finish();
 }
 
 /**
- * Applies `compiled` in place to a caller's builder (Prometheus's ProcessBuilder). Returns
- * false when the set is dropped (the builder is then in an unspecified state).
+ * Applies `compiled` to a caller's builder (Prometheus's ProcessBuilder): on success the
+ * builder holds the result; false when the set is dropped (the builder is then unchanged).
  */
 export function relabelBuilder(builder: LabelsBuilder, compiled: CompiledRelabel): boolean {
-  const st = new State();
-  st.builder = builder;
-  st.dirty = true;
-  for (const s of compiled.steps) if (!apply(st, s)) return false;
+  const out = relabel(builder.labels(), compiled);
+  if (out === null) return false;
+  builder.reset(out);
   return true;
 }

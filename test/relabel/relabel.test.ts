@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type RelabelConfig } from '../../src/config/index.js';
+import { RE2JS } from 're2js';
 import { compileRelabelConfigs, hashmod, relabel, relabelBuilder } from '../../src/relabel/index.js';
+import { alternationOfPrefixes } from '../../src/relabel/relabel.js';
 import { Labels, LabelsBuilder } from '../../storage/index.js';
 
 /** Relabel configs through the real loader (so every case is also a valid config). */
@@ -318,5 +320,35 @@ describe('relabel', () => {
     // Prometheus: binary.BigEndian.Uint64(md5.Sum(val)[8:]) % modulus.
     const d = createHash('md5').update('10.0.0.1:9100').digest();
     expect(hashmod('10.0.0.1:9100', 2n ** 63n)).toBe(d.readBigUInt64BE(8) % 2n ** 63n);
+  });
+});
+
+describe('regex fast paths agree with RE2', () => {
+  const values = ['', 'go_gc', 'go_', 'go', 'process_x', 'dev', 'devx', 'staging-eu', 'staging', 'a.b', 'axb', 'a|b', 'x\ny', 'prod-eu'];
+  it.each([
+    'staging-.*|dev',
+    'go_.*|process_.*',
+    'a\\.b|x.*',
+    'dev|.*',
+    'a\\|b.*',
+    '(a|b).*',
+    'go_[a-z].*|dev',
+    'a\\.*',
+    'x.y',
+  ])('%s', (pattern) => {
+    const re = RE2JS.compile(`^(?s:${pattern})$`);
+    const fast = alternationOfPrefixes(pattern);
+    const c = compileRelabelConfigs([{ sourceLabels: ['v'], separator: ';', regex: pattern, modulus: 0, targetLabel: '', replacement: '$1', action: 'keep' }]);
+    for (const v of values) {
+      const want = re.matcher(v).matches();
+      if (fast) expect(fast(v), `${pattern} on ${JSON.stringify(v)}`).toBe(want);
+      expect(relabel(Labels.fromPairs('v', v, 'k', 'x'), c) !== null, `${pattern} on ${JSON.stringify(v)}`).toBe(want);
+    }
+  });
+  it('only plain shapes take the fast path', () => {
+    expect(alternationOfPrefixes('staging-.*|dev')).toBeDefined();
+    expect(alternationOfPrefixes('(a|b).*')).toBeUndefined();
+    expect(alternationOfPrefixes('go_[a-z].*|dev')).toBeUndefined();
+    expect(alternationOfPrefixes('a|b')).toBeUndefined();
   });
 });
