@@ -1215,6 +1215,7 @@ class Parser {
           const a1 = node.args[1]!;
           if (typeOf(a1) !== 'vector') throw this.error(node.posRange, `expected type instant vector in ${context}, got ${documentedType(typeOf(a1))}`);
           if (a1.kind === 'vector' && a1.name !== '') throw this.error(a1.posRange, 'expected label selectors only, got vector selector instead');
+          if (a1.kind !== 'vector') throw this.error(a1.posRange, 'expected label selectors only');
         }
         for (let i = 0; i < got; i++) {
           let k = i;
