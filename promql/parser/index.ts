@@ -27,3 +27,4 @@ export {
   type SeriesDescription,
 } from './parser.js';
 export { formatExpr, prettify, astToJson, formatFloat, formatMatcher, quote, type Json } from './printer.js';
+export { walk, children } from './walk.js';

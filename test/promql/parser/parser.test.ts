@@ -15,6 +15,8 @@ import {
   SERIES_STALE,
   SERIES_VALUE,
   typeOf,
+  walk,
+  children,
 } from '../../../promql/parser/index.js';
 import { isStaleNaN } from '../../../storage/index.js';
 import { readFileSync } from 'node:fs';
@@ -661,5 +663,24 @@ describe('printing', () => {
       ].join('\n'),
     );
     for (const q of [long, call, deep]) expect(shape(parse(prettify(parse(q))))).toEqual(shape(parse(q)));
+  });
+});
+
+describe('walk', () => {
+  it('visits parents before children in source order, with the ancestor path', () => {
+    const seen: string[] = [];
+    walk(parse('sum by (a) (rate(foo[5m])) / on(a) group_left topk(2, bar)'), (n, path) => {
+      seen.push(`${path.length}:${n.kind}`);
+    });
+    expect(seen).toEqual(['0:binary', '1:aggregate', '2:call', '3:matrix', '4:vector', '1:aggregate', '2:number', '2:vector']);
+  });
+  it('can skip subtrees', () => {
+    const kinds: string[] = [];
+    walk(parse('rate(foo[5m]) + bar'), (n) => {
+      kinds.push(n.kind);
+      return n.kind !== 'call';
+    });
+    expect(kinds).toEqual(['binary', 'call', 'vector']);
+    expect(children(parse('-foo'))).toHaveLength(1);
   });
 });
