@@ -345,7 +345,10 @@ describe('check config command', () => {
     const out = capture();
     const err = capture();
     expect(await checkConfigCommand([join(dir, 'good.yml')], { stdout: out.stream, stderr: err.stream })).toBe(0);
-    expect(out.text()).toContain(`Checking ${join(dir, 'good.yml')}\n SUCCESS: ${join(dir, 'good.yml')} is valid prometheus config file syntax\n SUCCESS: 1 rule files found\n`);
+    expect(out.text()).toBe(
+      `Checking ${join(dir, 'good.yml')}\n  SUCCESS: 1 rule files found\n SUCCESS: ${join(dir, 'good.yml')} is valid prometheus config file syntax\n\n` +
+        `Checking ${join(dir, 'rules', 'ok.yml')}\n  SUCCESS: readable YAML (rule syntax not checked yet)\n\n`,
+    );
     expect(err.text()).toBe('');
     const out2 = capture();
     const err2 = capture();
@@ -363,6 +366,32 @@ describe('check config command', () => {
     const out = capture();
     const err = capture();
     expect(await checkConfigCommand([join(dir, 'p.yml')], { stdout: out.stream, stderr: err.stream })).toBe(1);
-    expect(err.text()).toContain(`FAILED: ${join(dir, 'r.yml')}:`);
+    expect(err.text()).toContain(`FAILED:\n     ${join(dir, 'r.yml')}:`);
+  });
+
+  it.each([
+    ['a rule file that does not exist', "rule_files: ['missing.yml']\n", 'missing.yml" does not point to an existing file'],
+    ['a credentials file that does not exist', 'scrape_configs: [{job_name: a, bearer_token_file: nope}]\n', 'error checking authorization credentials or bearer token file'],
+    ['a client certificate that does not exist', 'scrape_configs: [{job_name: a, tls_config: {cert_file: c.pem, key_file: k.pem}}]\n', 'error checking client cert file'],
+    ['a file_sd file that is not a list of target groups', "scrape_configs: [{job_name: a, file_sd_configs: [{files: ['sd.yml']}]}]\n", 'checking SD file'],
+  ])('like promtool, fails on %s', async (_name, yaml, message) => {
+    const dir = mkdtempSync(join(tmp, 'refs-'));
+    writeFileSync(join(dir, 'sd.yml'), 'targets: [a]\n');
+    writeFileSync(join(dir, 'p.yml'), yaml);
+    const out = capture();
+    const err = capture();
+    expect(await checkConfigCommand([join(dir, 'p.yml')], { stdout: out.stream, stderr: err.stream })).toBe(1);
+    expect(err.text()).toContain(message);
+  });
+
+  it('warns about a file_sd pattern with no files, and accepts valid SD files', async () => {
+    const dir = mkdtempSync(join(tmp, 'sd-'));
+    writeFileSync(join(dir, 'ok.json'), JSON.stringify([{ targets: ['a:1'], labels: { env: 'x' } }]));
+    writeFileSync(join(dir, 'p.yml'), "scrape_configs: [{job_name: a, file_sd_configs: [{files: ['ok.json', 'none/*.yml']}]}]\n");
+    const out = capture();
+    const err = capture();
+    expect(await checkConfigCommand([join(dir, 'p.yml')], { stdout: out.stream, stderr: err.stream })).toBe(0);
+    expect(out.text()).toContain(`  WARNING: file "${join(dir, 'none/*.yml')}" for file_sd in scrape job "a" does not exist\n`);
+    expect(err.text()).toBe('');
   });
 });
