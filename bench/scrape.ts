@@ -38,15 +38,17 @@ function procCpu(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-/** Samples Prometheus stored for job="node" in the `seconds` before `endMs` (a range selector, counted here). */
-async function promSamplesStored(url: string, endMs: number, seconds: number): Promise<number> {
-  const q = `{job="node"}[${Math.round(seconds)}s]`;
+/**
+ * Samples Prometheus ingested for job="node" in the `seconds` before `endMs`, from its own
+ * scrape reports: scraped samples after relabeling plus the 5 synthetic ones per scrape.
+ */
+async function promSamplesIngested(url: string, endMs: number, seconds: number): Promise<number> {
+  const w = `${Math.round(seconds)}s`;
+  const q = `sum(sum_over_time(scrape_samples_post_metric_relabeling{job="node"}[${w}])) + 5 * sum(count_over_time(up{job="node"}[${w}]))`;
   const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q)}&time=${(endMs / 1000).toFixed(3)}`);
-  const r = (await res.json()) as { data?: { result: { values: unknown[] }[] }; error?: string };
+  const r = (await res.json()) as { data?: { result: { value: [number, string] }[] }; error?: string };
   if (!r.data) throw new Error(`prometheus query failed: ${r.error ?? res.status}`);
-  let n = 0;
-  for (const s of r.data.result) n += s.values.length;
-  return n;
+  return Number(r.data.result[0]?.value[1] ?? NaN);
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -140,7 +142,7 @@ scrape_configs:
   const end = Date.now();
   // Let Prometheus finish in-flight scrapes, then count what it stored in the window.
   await sleep(Math.min(2000, intervalMs));
-  const pSamples = prom ? await promSamplesStored(prom.url, end, (end - start) / 1000) : 0;
+  const pSamples = prom ? await promSamplesIngested(prom.url, end, (end - start) / 1000) : 0;
 
   const down = sm.activeTargets().filter((t) => t.health !== 'up');
   if (down.length > 0) note(`scrape: ${down.length} targets not up: ${down[0]!.lastError}`);
