@@ -20,24 +20,27 @@ export function lastKahanC(): number {
   return kahanC;
 }
 
-/** Prometheus's quantile over a sorted-or-not list (linear interpolation between ranks). */
-export function quantile(q: number, values: number[]): number {
-  if (values.length === 0 || Number.isNaN(q)) return NaN;
+let qbuf = new Float64Array(64);
+
+/**
+ * Prometheus's quantile (linear interpolation between ranks) over `values[0..n)`. NaNs sort
+ * first, as in Prometheus; the numbers are sorted natively as a Float64Array.
+ */
+export function quantile(q: number, values: ArrayLike<number>, n = values.length): number {
+  if (n === 0 || Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
-  values.sort(nanFirst);
-  const n = values.length;
+  if (qbuf.length < n) qbuf = new Float64Array(Math.max(n, qbuf.length * 2));
+  for (let i = 0; i < n; i++) qbuf[i] = values[i]!;
+  const sorted = qbuf.subarray(0, n).sort(); // NaNs last
+  let nans = 0;
+  while (nans < n && sorted[n - 1 - nans] !== sorted[n - 1 - nans]) nans++;
+  const at = (i: number): number => (i < nans ? NaN : sorted[i - nans]!);
   const rank = q * (n - 1);
   const lower = Math.max(0, Math.floor(rank));
   const upper = Math.min(n - 1, lower + 1);
   const weight = rank - Math.floor(rank);
-  return values[lower]! * (1 - weight) + values[upper]! * weight;
-}
-
-function nanFirst(a: number, b: number): number {
-  if (a !== a) return b !== b ? 0 : -1;
-  if (b !== b) return 1;
-  return a - b;
+  return at(lower) * (1 - weight) + at(upper) * weight;
 }
 
 /** Go's strconv.FormatFloat(f, 'f', -1, 64). */
@@ -66,36 +69,39 @@ interface Grouping {
   readonly dropName: boolean[];
 }
 
+/** The group key of a label set: values of the `by` labels, or all labels but the `without` ones. */
+function groupKey(l: Labels, byNames: readonly string[] | null, without: ReadonlySet<string> | null): string {
+  let key = '';
+  if (byNames !== null) {
+    for (const name of byNames) key += l.get(name) + '\xff';
+    return key;
+  }
+  for (let i = 0; i < l.size; i++) {
+    const name = l.nameAt(i);
+    if (!without!.has(name)) key += name + '\xfe' + l.valueAt(i) + '\xff';
+  }
+  return key;
+}
+
 function groupSeries(series: StepSeries[], e: AggregateExpr): Grouping {
   const groupOf = new Int32Array(series.length);
   const labels: Labels[] = [];
   const dropName: boolean[] = [];
   const index = new Map<string, number>();
-  const lb = new LabelsBuilder();
-  const by = e.without ? null : new Set(e.grouping);
-  const without = e.without ? [...e.grouping, ...NAME_LIKE] : null;
+  const byNames = e.without ? null : [...new Set(e.grouping)].sort();
+  const withoutSet = e.without ? new Set<string>([...e.grouping, ...NAME_LIKE]) : null;
+  const withoutList = e.without ? [...e.grouping, ...NAME_LIKE] : [];
   for (let k = 0; k < series.length; k++) {
     const s = series[k]!;
-    let g: Labels;
-    if (by !== null) {
-      if (by.size === 0) g = Labels.EMPTY;
-      else {
-        lb.reset(s.labels);
-        lb.filter((name) => by.has(name));
-        g = lb.labels();
-      }
-    } else {
-      g = s.labels.without(...without!);
-    }
-    const key = g.key();
+    const key = groupKey(s.labels, byNames, withoutSet);
     let idx = index.get(key);
     if (idx === undefined) {
       idx = labels.length;
       index.set(key, idx);
-      labels.push(g);
+      labels.push(byNames !== null ? (byNames.length === 0 ? Labels.EMPTY : s.labels.only(...byNames)) : s.labels.without(...withoutList));
       dropName.push(false);
     }
-    if (s.dropName && g.has('__name__')) dropName[idx] = true;
+    if (s.dropName && labels[idx]!.has('__name__')) dropName[idx] = true;
     groupOf[k] = idx;
   }
   return { groupOf, labels, dropName };
@@ -146,14 +152,15 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr): Val {
     const out: StepSeries[] = [];
     for (let g = 0; g < G; g++) {
       const res = newSeries(grp.labels[g]!, n, grp.dropName[g]);
-      const buf: number[] = [];
+      const mem = members[g]!;
+      const buf = new Float64Array(mem.length);
       let any = false;
       for (let i = 0; i < n; i++) {
-        buf.length = 0;
-        for (const s of members[g]!) if (s.has[i]) buf.push(s.v[i]!);
-        if (buf.length === 0) continue;
+        let cnt = 0;
+        for (const s of mem) if (s.has[i]) buf[cnt++] = s.v[i]!;
+        if (cnt === 0) continue;
         res.has[i] = 1;
-        res.v[i] = quantile(param![i]!, buf);
+        res.v[i] = quantile(param![i]!, buf, cnt);
         any = true;
       }
       if (any) out.push(res);

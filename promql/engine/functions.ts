@@ -197,7 +197,7 @@ export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   quantile_over_time: (_ts, vs, lo, hi, _rt, _range, i, params, env) => {
     const q = params[0]![i]!;
     warnQuantile(env, q);
-    return quantile(q, windowValues(vs, lo, hi));
+    return quantile(q, vs.subarray(lo, hi));
   },
   stdvar_over_time: (_ts, vs, lo, hi) => stdvar(vs, lo, hi),
   stddev_over_time: (_ts, vs, lo, hi) => Math.sqrt(stdvar(vs, lo, hi)),
