@@ -453,6 +453,7 @@ export function documentedType(t: ValueTypeName): string {
 class Parser {
   private readonly lex: Lexer;
   private tok: Token;
+  private ahead: Token | null = null;
   private lastClosing = 0;
   private readonly ctx: string[] = [];
   private depth = 0;
@@ -493,8 +494,19 @@ class Parser {
 
   private advance(): Token {
     const t = this.tok;
-    this.tok = this.fetch();
+    if (this.ahead) {
+      this.tok = this.ahead;
+      this.ahead = null;
+    } else {
+      this.tok = this.fetch();
+    }
     return t;
+  }
+
+  /** The token after the current one (lexed early; lexer errors surface here). */
+  private peekNext(): Token {
+    this.ahead ??= this.fetch();
+    return this.ahead;
   }
 
   error(range: PosRange, msg: string): ParseError {
@@ -1101,7 +1113,7 @@ class Parser {
     if (t.type === 'NUMBER' || t.type === 'DURATION') {
       this.advance();
       ts = this.numberLiteral(t).value;
-    } else if ((t.type === 'ADD' || t.type === 'SUB') && (this.peekIsNumber())) {
+    } else if ((t.type === 'ADD' || t.type === 'SUB') && (this.peekNext().type === 'NUMBER' || this.peekNext().type === 'DURATION')) {
       this.advance();
       const n = this.advance();
       const v = this.numberLiteral(n).value;
@@ -1125,13 +1137,6 @@ class Parser {
     if (ts !== null) target.timestamp = Math.round(ts * 1000);
     target.startOrEnd = pre;
     return this.withEnd(expr, this.lastClosing);
-  }
-
-  private peekIsNumber(): boolean {
-    // The lexer has no lookahead of two; the sign is consumed by the caller when this is true,
-    // so check the text right after the sign instead.
-    const rest = this.input.slice(this.tok.pos + 1).trimStart();
-    return /^([0-9.]|inf|nan)/i.test(rest);
   }
 
   /** The node holding offset/@ for `expr` (the vector inside a range selector). */
