@@ -94,11 +94,11 @@ const ANNOTATION_RELABEL = `
         target_label: pod
 `;
 
-function annotationConfig(api: FakeApiServer, namespace?: string): string {
+function annotationConfig(api: FakeApiServer, namespace?: string, interval = '500ms'): string {
   return `
 global:
-  scrape_interval: 500ms
-  scrape_timeout: 500ms
+  scrape_interval: ${interval}
+  scrape_timeout: ${interval}
 scrape_configs:
   - job_name: kubernetes-pods
     kubernetes_sd_configs:
@@ -229,5 +229,253 @@ describe('the prometheus.io annotation recipe', () => {
     expect(web.requests).toEqual([]);
     expect(s.instance(web.address)).toEqual([]);
     expect(s.series(new Matcher('=', 'namespace', 'shop'))).toEqual([]);
+  });
+});
+
+/** cAdvisor's exposition, shaped as a real one (machine-level and per-container series, with timestamps). */
+const cadvisor = (ts: number): string => `# HELP cadvisor_version_info A metric with a constant '1' value labeled by kernel version, OS version, docker version, cadvisor version & cadvisor revision.
+# TYPE cadvisor_version_info gauge
+cadvisor_version_info{cadvisorRevision="8949c822",cadvisorVersion="v0.47.2",dockerVersion="",kernelVersion="6.1.0-13-amd64",osVersion="Alpine Linux v3.18"} 1
+# HELP container_cpu_usage_seconds_total Cumulative cpu time consumed in seconds.
+# TYPE container_cpu_usage_seconds_total counter
+container_cpu_usage_seconds_total{container="",cpu="total",id="/",image="",name="",namespace="",pod=""} 81234.56 ${ts}
+container_cpu_usage_seconds_total{container="web",cpu="total",id="/kubepods/burstable/pod8f1c/0f3a",image="registry.example.com/web:1.4.2",name="0f3a",namespace="shop",pod="web-5d8f7-abcde"} 1523.25 ${ts}
+# HELP container_memory_working_set_bytes Current working set in bytes.
+# TYPE container_memory_working_set_bytes gauge
+container_memory_working_set_bytes{container="",id="/",image="",name="",namespace="",pod=""} 6.442450944e+09 ${ts}
+container_memory_working_set_bytes{container="web",id="/kubepods/burstable/pod8f1c/0f3a",image="registry.example.com/web:1.4.2",name="0f3a",namespace="shop",pod="web-5d8f7-abcde"} 1.34217728e+08 ${ts}
+# HELP machine_cpu_cores Number of logical CPU cores.
+# TYPE machine_cpu_cores gauge
+machine_cpu_cores{boot_id="5b8c",machine_id="0a1b",system_uuid="ec2a"} 4
+`;
+
+describe('keeping cadvisor pods by namespace and app label', () => {
+  it('scrapes only pods in the cadvisor namespace with app=cadvisor; target labels win over the exposed ones (exported_)', async () => {
+    const api = await apiServer();
+    const ts = Date.now() - 10_000;
+    const CADVISOR = cadvisor(ts);
+    const nodes = [await pod('127.0.0.6', { '/metrics': CADVISOR }), await pod('127.0.0.7', { '/metrics': CADVISOR })];
+    const wrongNamespace = await pod('127.0.0.8', { '/metrics': CADVISOR });
+    const wrongApp = await pod('127.0.0.9', { '/metrics': 'node_load1 0.5\n' });
+    const cadvisorPod = (name: string, node: string, srv: PodServer, namespace = 'cadvisor', app = 'cadvisor') =>
+      makePod({
+        namespace,
+        name,
+        ip: srv.host,
+        node,
+        owner: { kind: 'DaemonSet', name: app },
+        labels: { app, 'controller-revision-hash': '7f9c6d8b4', 'pod-template-generation': '3' },
+        containers: [{ name: app, image: 'gcr.io/cadvisor/cadvisor:v0.47.2', ports: [{ name: 'http', containerPort: srv.port }] }],
+      });
+    api.create('pods', cadvisorPod('cadvisor-4xk2p', 'node-a', nodes[0]!));
+    api.create('pods', cadvisorPod('cadvisor-9qz7m', 'node-b', nodes[1]!));
+    api.create('pods', cadvisorPod('cadvisor-dev-1', 'node-a', wrongNamespace, 'default'));
+    api.create('pods', cadvisorPod('node-exporter-5t6h', 'node-a', wrongApp, 'cadvisor', 'node-exporter'));
+
+    const s = stack(api);
+    s.apply(`
+global:
+  scrape_interval: 500ms
+scrape_configs:
+  - job_name: cadvisor
+    kubernetes_sd_configs:
+      - role: pod
+        api_server: ${api.url}
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_namespace]
+        action: keep
+        regex: cadvisor
+      - source_labels: [__meta_kubernetes_pod_label_app]
+        action: keep
+        regex: cadvisor
+      - source_labels: [__meta_kubernetes_namespace]
+        target_label: namespace
+      - source_labels: [__meta_kubernetes_pod_name]
+        target_label: pod
+      - source_labels: [__meta_kubernetes_pod_node_name]
+        target_label: node
+`);
+    await waitFor(
+      () => nodes.every((n) => s.okScrapes(n.address) >= 1),
+      'both cadvisor pods scraped',
+      () => `targets ${JSON.stringify(s.sm.activeTargets().map((t) => [t.scrapeUrl, t.health, t.lastError]))}`,
+    );
+    expect(s.targets('cadvisor')).toEqual(nodes.map((n) => n.address).sort());
+    expect(s.sm.droppedTargetCounts()).toEqual({ cadvisor: 2 });
+    expect(wrongNamespace.requests).toEqual([]);
+    expect(wrongApp.requests).toEqual([]);
+
+    const a = s.instance(nodes[0]!.address);
+    const target = { instance: nodes[0]!.address, job: 'cadvisor', namespace: 'cadvisor', pod: 'cadvisor-4xk2p', node: 'node-a' };
+    const cpu = a.filter((x) => x.labels['__name__'] === 'container_cpu_usage_seconds_total').map((x) => x.labels);
+    // Empty exposed labels are absent, so the root cgroup takes the target's namespace and pod
+    // as they are; the container's own namespace and pod become exported_namespace / exported_pod.
+    expect(cpu).toContainEqual({ __name__: 'container_cpu_usage_seconds_total', cpu: 'total', id: '/', ...target });
+    expect(cpu).toContainEqual({
+      __name__: 'container_cpu_usage_seconds_total',
+      container: 'web',
+      cpu: 'total',
+      id: '/kubepods/burstable/pod8f1c/0f3a',
+      image: 'registry.example.com/web:1.4.2',
+      name: '0f3a',
+      exported_namespace: 'shop',
+      exported_pod: 'web-5d8f7-abcde',
+      ...target,
+    });
+    expect(cpu).toHaveLength(2);
+    // The exposed timestamps are honoured (honor_timestamps defaults to true).
+    expect(one(a, 'machine_cpu_cores').samples[0]).toEqual([expect.any(Number), 4]);
+    expect(a.find((x) => x.labels['container'] === 'web' && x.labels['__name__'] === 'container_memory_working_set_bytes')!.samples[0]).toEqual([ts, 134217728]);
+    expect(one(s.instance(nodes[1]!.address), 'up').labels).toEqual({ __name__: 'up', instance: nodes[1]!.address, job: 'cadvisor', namespace: 'cadvisor', pod: 'cadvisor-9qz7m', node: 'node-b' });
+    expect(s.series(new Matcher('=', 'namespace', 'default'))).toEqual([]);
+  });
+});
+
+/** Envoy's /stats/prometheus, abridged. */
+const ENVOY = `# TYPE envoy_cluster_upstream_rq_total counter
+envoy_cluster_upstream_rq_total{cluster_name="outbound|9080||ratings.shop.svc.cluster.local"} 1042
+envoy_cluster_upstream_rq_total{cluster_name="inbound|9080||"} 977
+# TYPE envoy_server_live gauge
+envoy_server_live{} 1
+# TYPE envoy_server_uptime gauge
+envoy_server_uptime{} 86400
+`;
+
+describe("Istio's envoy sidecar __address__ port rewrite", () => {
+  it('rewrites the port of sidecar pods annotated with prometheus.io/port to 15090 (with or without a declared port), leaves the others', async () => {
+    const api = await apiServer();
+    // Sidecars listen on the same port (15090 when free) on their pod's address.
+    const envoys = pods(new PodServer('127.0.0.10', { '/stats/prometheus': ENVOY }), new PodServer('127.0.0.11', { '/stats/prometheus': ENVOY }), new PodServer('127.0.0.12', { '/stats/prometheus': ENVOY }));
+    const envoyPort = await startOnSamePort(envoys, 15090);
+    // A sidecar pod without the prometheus.io/port annotation is scraped where it says.
+    const plain = await pod('127.0.0.13', { '/stats/prometheus': ENVOY });
+    const sidecarAnnotations = (port: boolean): Record<string, string> => ({
+      'sidecar.istio.io/status': '{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["istio-envoy","istio-data"]}',
+      'kubectl.kubernetes.io/default-container': 'reviews',
+      ...(port ? { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '15020', 'prometheus.io/path': '/stats/prometheus' } : {}),
+    });
+    const app = { name: 'reviews', image: 'docker.io/istio/examples-bookinfo-reviews-v1:1.18.0', ports: [{ containerPort: 9080 }] };
+    const proxy = (ports?: { name?: string; containerPort: number }[]) => ({ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.20.3', ...(ports ? { ports } : {}) });
+    const labels = { app: 'reviews', version: 'v1', 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': 'reviews' };
+    // istio-proxy without declared ports: one target at the bare pod IP.
+    api.create('pods', makePod({ namespace: 'shop', name: 'reviews-v1-7f99-aaaaa', ip: envoys[0]!.host, labels, annotations: sidecarAnnotations(true), containers: [app, proxy()] }));
+    // istio-proxy declaring another port: replaced by the sidecar's.
+    api.create('pods', makePod({ namespace: 'shop', name: 'reviews-v1-7f99-bbbbb', ip: envoys[1]!.host, labels, annotations: sidecarAnnotations(true), containers: [app, proxy([{ name: 'status-port', containerPort: 15021 }])] }));
+    // No sidecar: dropped.
+    api.create('pods', makePod({ namespace: 'shop', name: 'legacy-0', ip: envoys[2]!.host, labels: { app: 'legacy' }, annotations: { 'prometheus.io/port': '15020' }, containers: [proxy([{ containerPort: envoyPort }])] }));
+    // A sidecar but no port annotation: the regex does not match, the declared port stays.
+    api.create('pods', makePod({ namespace: 'shop', name: 'reviews-v1-7f99-ccccc', ip: plain.host, labels, annotations: sidecarAnnotations(false), containers: [app, proxy([{ name: 'http-envoy-prom', containerPort: plain.port }])] }));
+
+    const s = stack(api);
+    s.apply(`
+global:
+  scrape_interval: 500ms
+scrape_configs:
+  - job_name: envoy-stats
+    metrics_path: /stats/prometheus
+    kubernetes_sd_configs:
+      - role: pod
+        api_server: ${api.url}
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_pod_annotationpresent_sidecar_istio_io_status, __meta_kubernetes_pod_container_name]
+        action: keep
+        regex: true;istio-proxy
+      - source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port]
+        action: replace
+        regex: ([^:]+)(?::\\d+)?;(\\d+)
+        replacement: $1:${envoyPort}
+        target_label: __address__
+      - action: labeldrop
+        regex: __meta_kubernetes_pod_label_(.+)
+      - source_labels: [__meta_kubernetes_namespace]
+        action: replace
+        target_label: namespace
+      - source_labels: [__meta_kubernetes_pod_name]
+        action: replace
+        target_label: pod_name
+`);
+    const want = [envoys[0]!.address, envoys[1]!.address, plain.address];
+    await waitFor(
+      () => want.every((a) => s.okScrapes(a) >= 1),
+      'the three sidecars scraped',
+      () => `targets ${JSON.stringify(s.sm.activeTargets().map((t) => [t.scrapeUrl, t.health, t.lastError]))}`,
+    );
+    expect(s.targets('envoy-stats')).toEqual([...want].sort());
+    // What discovery said before the rewrite: a bare IP, and the declared status port.
+    const discovered = Object.fromEntries(s.sm.activeTargets('envoy-stats').map((t) => [t.labels['pod_name'], t.discoveredLabels['__address__']]));
+    expect(discovered).toEqual({ 'reviews-v1-7f99-aaaaa': '127.0.0.10', 'reviews-v1-7f99-bbbbb': '127.0.0.11:15021', 'reviews-v1-7f99-ccccc': plain.address });
+    expect(envoys[2]!.requests).toEqual([]);
+
+    for (const [addr, name] of [
+      [envoys[0]!.address, 'reviews-v1-7f99-aaaaa'],
+      [envoys[1]!.address, 'reviews-v1-7f99-bbbbb'],
+      [plain.address, 'reviews-v1-7f99-ccccc'],
+    ] as const) {
+      const ss = s.instance(addr);
+      expect(one(ss, 'envoy_server_live').labels).toEqual({ __name__: 'envoy_server_live', instance: addr, job: 'envoy-stats', namespace: 'shop', pod_name: name });
+      expect(ss.filter((x) => x.labels['__name__'] === 'envoy_cluster_upstream_rq_total').map((x) => x.labels['cluster_name']).sort()).toEqual(['inbound|9080||', 'outbound|9080||ratings.shop.svc.cluster.local']);
+      expect(last(ss, 'up')).toBe(1);
+    }
+    // Nothing was scraped on an application port.
+    expect(s.sm.activeTargets('envoy-stats').every((t) => t.scrapeUrl.endsWith('/stats/prometheus'))).toBe(true);
+  });
+});
+
+describe('live pod changes', () => {
+  it('an added pod is scraped, a re-annotated pod moves to its new port and path, a deleted pod stops and its series go stale', async () => {
+    const api = await apiServer();
+    const api0 = await pod('127.0.0.14', { '/metrics': 'http_requests_total{code="200"} 7\nhttp_requests_total{code="500"} 1\n' });
+    const worker = pods(new PodServer('127.0.0.15', { '/metrics': 'jobs_processed_total 3\nqueue_depth 12\n' }), new PodServer('127.0.0.15', { '/alt/metrics': 'jobs_processed_total 4\nworker_busy 1\n' }));
+    for (const w of worker) await w.start();
+    const [w1, w2] = worker as [PodServer, PodServer];
+    const livePod = (name: string, srv: PodServer, annotations: Record<string, string>, app: string) =>
+      makePod({ namespace: 'live', name, ip: srv.host, labels: { app }, annotations: { 'prometheus.io/scrape': 'true', ...annotations }, containers: [{ name: app, image: `${app}:1`, ports: [{ name: 'http', containerPort: 8080 }] }] });
+    api.create('pods', livePod('api-0', api0, { 'prometheus.io/port': String(api0.port) }, 'api'));
+
+    const s = stack(api);
+    // 1s: a scrape of api-0 failing on a loaded machine would itself write stale markers.
+    s.apply(annotationConfig(api, 'live', '1s'));
+    await waitFor(() => s.okScrapes(api0.address) >= 1, 'api-0 scraped');
+    expect(s.targets('kubernetes-pods')).toEqual([api0.address]);
+
+    // Added mid-run.
+    api.create('pods', livePod('worker-0', w1, { 'prometheus.io/port': String(w1.port) }, 'worker'));
+    await waitFor(() => s.okScrapes(w1.address) >= 1, 'added pod scraped', () => `targets ${s.targets('kubernetes-pods').join(', ')}`);
+    expect(s.targets('kubernetes-pods')).toEqual([api0.address, w1.address].sort());
+    expect(one(s.instance(w1.address), 'queue_depth').labels).toEqual({ __name__: 'queue_depth', instance: w1.address, job: 'kubernetes-pods', namespace: 'live', pod: 'worker-0', app: 'worker' });
+
+    // Re-annotated: another port and path. The old target stops (its series go stale), the new one is scraped.
+    api.update('pods', livePod('worker-0', w1, { 'prometheus.io/port': String(w2.port), 'prometheus.io/path': '/alt/metrics' }, 'worker'));
+    await waitFor(() => s.okScrapes(w2.address) >= 1, 're-annotated pod scraped at its new port', () => `targets ${s.targets('kubernetes-pods').join(', ')}`);
+    expect(s.targets('kubernetes-pods')).toEqual([api0.address, w2.address].sort());
+    expect(s.sm.activeTargets('kubernetes-pods').find((t) => t.labels['pod'] === 'worker-0')!.scrapeUrl).toBe(`http://${w2.address}/alt/metrics`);
+    expect(w2.hits('/alt/metrics')).toBeGreaterThanOrEqual(1);
+    await waitFor(() => s.allStale(w1.address), 'stale markers for the old port', () => JSON.stringify(s.instance(w1.address).map((x) => [x.labels['__name__'], x.samples.slice(-2)])));
+    expect(
+      s
+        .instance(w1.address)
+        .map((x) => x.labels['__name__'])
+        .sort(),
+    ).toEqual(['jobs_processed_total', 'queue_depth', ...SYNTHETIC].sort());
+    expect(one(s.instance(w2.address), 'worker_busy').labels['pod']).toBe('worker-0');
+
+    // Deleted: the group empties, the target stops, every series of it gets a stale marker.
+    const hitsBefore = (): number => w2.requests.length;
+    api.remove('pods', 'live', 'worker-0');
+    await waitFor(() => s.targets('kubernetes-pods').length === 1, 'deleted pod no longer a target');
+    expect(s.targets('kubernetes-pods')).toEqual([api0.address]);
+    const groups = s.dm.targets().get('kubernetes-pods')!;
+    expect(groups.map((g) => g.source)).toEqual(['pod/live/api-0']);
+    await waitFor(() => s.allStale(w2.address), 'stale markers for the deleted pod', () => JSON.stringify(s.instance(w2.address).map((x) => [x.labels['__name__'], x.samples.slice(-2)])));
+    const series = s.instance(w2.address);
+    expect(series.map((x) => x.labels['__name__']).sort()).toEqual(['jobs_processed_total', 'worker_busy', ...SYNTHETIC].sort());
+    // No scrape after the markers: api-0 is scraped twice more, the deleted pod's server not once.
+    const hits = hitsBefore();
+    const okApi = s.okScrapes(api0.address);
+    await waitFor(() => s.okScrapes(api0.address) >= okApi + 2, 'two more scrapes of api-0');
+    expect(w2.requests.length).toBe(hits);
+    expect(s.allStale(w2.address)).toBe(true);
+    // The pod that stayed was never marked stale.
+    for (const x of s.instance(api0.address)) expect(x.samples.every(([, v]) => !Number.isNaN(v))).toBe(true);
   });
 });
