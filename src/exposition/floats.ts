@@ -229,3 +229,31 @@ export function formatOpenMetricsFloat(f: number): string {
   if (s.indexOf('e') >= 0 || s.indexOf('.') >= 0) return s;
   return s + '.0';
 }
+
+const omFloatCache = new Map<number, string>();
+/** {@link formatOpenMetricsFloat} through a bounded cache (bucket bounds repeat every scrape). */
+export function formatOpenMetricsFloatCached(f: number): string {
+  let s = omFloatCache.get(f);
+  if (s === undefined) {
+    s = formatOpenMetricsFloat(f);
+    if (omFloatCache.size >= 4096) omFloatCache.clear();
+    omFloatCache.set(f, s);
+  }
+  return s;
+}
+
+const normCache = new Map<string, string>();
+/**
+ * An `le` / `quantile` label value in Prometheus's float formatting when it parses as a float,
+ * else unchanged (`"1"` → `"1.0"`, `"+Inf"` stays). Bounded cache: values repeat every scrape.
+ */
+export function normaliseFloatLabel(v: string): string {
+  let out = normCache.get(v);
+  if (out !== undefined) return out;
+  const bytes = Buffer.from(v, 'utf8');
+  const f = parseFloatBytes(bytes, 0, bytes.length);
+  out = numberStatus.error === '' ? formatOpenMetricsFloat(f) : v;
+  if (normCache.size >= 4096) normCache.clear();
+  normCache.set(v, out);
+  return out;
+}

@@ -20,7 +20,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { Labels, LabelsBuilder, METRIC_NAME } from '../../storage/index.js';
-import { formatOpenMetricsFloat } from './floats.js';
+import { formatOpenMetricsFloatCached as formatOpenMetricsFloat } from './floats.js';
 import { MetricTypeEnum } from './proto.js';
 import { ExpositionError, type EntryKind, type Exemplar, type MetricParser, type MetricType } from './types.js';
 
@@ -255,11 +255,13 @@ export class ProtobufParser implements MetricParser {
         }
       }
       if (metrics === 0) continue; // Prometheus skips empty families.
-      if (this.nameE === this.nameS || !isUtf8(b.subarray(this.nameS, this.nameE))) {
+      let high = false;
+      for (let i = this.nameS; i < this.nameE; i++) if (b[i]! >= 0x80) high = true;
+      if (this.nameE === this.nameS || (high && !isUtf8(b.subarray(this.nameS, this.nameE)))) {
         this.fail(`invalid metric name: ${JSON.stringify(b.toString('utf8', this.nameS, this.nameE))}`);
       }
       if (this.ftype < 0 || this.ftype > 5) this.fail(`unknown metric type ${this.ftype}`);
-      this.famName = b.utf8Slice(this.nameS, this.nameE);
+      this.famName = high ? b.utf8Slice(this.nameS, this.nameE) : b.latin1Slice(this.nameS, this.nameE);
       this.famCursor = s;
       return true;
     }
@@ -568,10 +570,9 @@ export class ProtobufParser implements MetricParser {
     let empty: string[] | null = null;
     for (let k = 0; k < this.nLab; k++) {
       const o = k * 4;
-      const name = b.utf8Slice(lab[o]!, lab[o + 1]!);
-      const value = b.utf8Slice(lab[o + 2]!, lab[o + 3]!);
-      if (name === '' || !isUtf8(b.subarray(lab[o]!, lab[o + 1]!))) this.fail(`invalid label name: ${JSON.stringify(name)}`);
-      if (!isUtf8(b.subarray(lab[o + 2]!, lab[o + 3]!))) this.fail(`invalid UTF-8 label value: ${JSON.stringify(value)}`);
+      const name = this.str(lab[o]!, lab[o + 1]!, 'label name');
+      const value = this.str(lab[o + 2]!, lab[o + 3]!, 'label value');
+      if (name === '') this.fail('invalid label name: ""');
       if (into.has(name) || name === METRIC_NAME || name === this.extraName || (empty !== null && empty.includes(name))) {
         this.fail(`label name ${JSON.stringify(name)} is not unique`);
       }
@@ -579,6 +580,18 @@ export class ProtobufParser implements MetricParser {
       into.set(name, value);
     }
     if (this.extraName !== '') into.set(this.extraName, this.extraValue);
+  }
+
+  /** Decodes buf[s..e): latin1 when ASCII, else checked UTF-8. */
+  private str(s: number, e: number, what: string): string {
+    const b = this.buf;
+    for (let i = s; i < e; i++) {
+      if (b[i]! >= 0x80) {
+        if (!isUtf8(b.subarray(s, e))) this.fail(`invalid UTF-8 ${what}: ${JSON.stringify(b.toString('utf8', s, e))}`);
+        return b.utf8Slice(s, e);
+      }
+    }
+    return b.latin1Slice(s, e);
   }
 
   value(): number {

@@ -13,7 +13,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { Labels, LabelsBuilder, METRIC_NAME } from '../../storage/index.js';
-import { formatOpenMetricsFloat, numberStatus, parseFloatBytes, parseIntBytes } from './floats.js';
+import { normaliseFloatLabel, numberStatus, parseFloatBytes, parseIntBytes } from './floats.js';
 import { ExpositionError, type EntryKind, type Exemplar, type MetricParser, type MetricType } from './types.js';
 
 /** Options of the text parsers. */
@@ -136,7 +136,6 @@ export class TextParser implements MetricParser {
   private exTs = 0;
   private hasExTs = false;
 
-  private readonly leCache = new Map<string, string>();
   /** True when the whole body is valid UTF-8 (one native pass): per-token checks are then skipped. */
   private readonly validUtf8: boolean;
 
@@ -695,23 +694,13 @@ export class TextParser implements MetricParser {
       }
       let value = this.decode(lab[o + 2]!, lab[o + 3]!, (flags & F_VALUE_HIGH) !== 0);
       if (flags & F_VALUE_ESC) value = unescapeLabel(value);
-      if ((normLe && name === 'le') || (normQ && name === 'quantile')) value = this.normalise(value);
+      if ((normLe && name === 'le') || (normQ && name === 'quantile')) value = normaliseFloatLabel(value);
       if (value === '') empty.push(name);
       into.set(name, value);
     }
     if (empty.length !== 0) empty.length = 0;
   }
   private readonly emptyNames: string[] = [];
-
-  private normalise(v: string): string {
-    let out = this.leCache.get(v);
-    if (out !== undefined) return out;
-    const bytes = Buffer.from(v, 'utf8');
-    const f = parseFloatBytes(bytes, 0, bytes.length);
-    out = numberStatus.error === '' ? formatOpenMetricsFloat(f) : v;
-    if (this.leCache.size < 1024) this.leCache.set(v, out);
-    return out;
-  }
 
   value(): number {
     return this.val;
