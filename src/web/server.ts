@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { compileRegex } from '../../storage/index.js';
+import { registerFormParser } from './api/form.js';
 import type { Registry } from '../metrics/index.js';
 import type { Logger } from '../log/index.js';
 
@@ -53,8 +54,7 @@ export async function createWebServer(opts: WebOptions): Promise<FastifyInstance
     bodyLimit: opts.bodyLimit ?? 32 * 1024 * 1024,
     requestTimeout: opts.readTimeoutMs ?? 0,
     // Prometheus accepts `//api/v1/query` and trailing slashes loosely; keep routing forgiving.
-    ignoreTrailingSlash: true,
-    ignoreDuplicateSlashes: true,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   });
   const prefix = normalizeRoutePrefix(opts.routePrefix);
 
@@ -85,6 +85,9 @@ export async function createWebServer(opts: WebOptions): Promise<FastifyInstance
 
   await app.register(
     async (r) => {
+      // Every endpoint reads form bodies the same way (Grafana POSTs forms even to GET-only
+      // endpoints and expects 405, not 415).
+      registerFormParser(r);
       r.get('/-/healthy', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Prometheus Server is Healthy.\n'));
       r.get('/-/ready', async (_req, reply) =>
         opts.isReady()

@@ -41,12 +41,12 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-async function waitReady(url: string, proc: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+async function waitReady(url: string, proc: ChildProcess, output: () => string, timeoutMs: number, prefix = ''): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`${proc.spawnfile} exited with ${proc.exitCode}:\n${output()}`);
     try {
-      const r = await fetch(`${url}/-/ready`);
+      const r = await fetch(`${url}${prefix}/-/ready`);
       if (r.status === 200) return;
     } catch {
       // not listening yet
@@ -68,6 +68,7 @@ async function startProcess(
   files: Record<string, string>,
   prefix: string,
   prepare?: (dir: string) => Promise<void>,
+  routePrefix = '',
 ): Promise<Peer> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
@@ -98,7 +99,7 @@ async function startProcess(
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitReady(url, proc, () => out, 60_000);
+    await waitReady(url, proc, () => out, 60_000, routePrefix);
   } catch (err) {
     await stop();
     throw err;
@@ -137,6 +138,7 @@ export function startSextant(config: string, opts: StartOptions = {}): Promise<P
     { 'prometheus.yml': config },
     'sextant-srv-',
     opts.prepare,
+    (opts.args ?? []).find((a) => a.startsWith('--web.route-prefix='))?.slice('--web.route-prefix='.length) ?? '',
   );
 }
 

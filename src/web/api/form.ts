@@ -15,8 +15,12 @@ export function parseForm(body: string): Record<string, string | string[]> {
   return out;
 }
 
-/** Adds the form parser to `app` (bodies above fastify's bodyLimit are refused with 413). */
+/**
+ * Adds the form parser to `app` unless a parent context already has it (bodies above fastify's
+ * bodyLimit are refused with 413).
+ */
 export function registerFormParser(app: FastifyInstance): void {
+  if (app.hasContentTypeParser('application/x-www-form-urlencoded')) return;
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     try {
       done(null, parseForm(body as string));
