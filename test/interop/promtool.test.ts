@@ -36,7 +36,7 @@ function dataset(): WriteSeries[] {
         { name: 'instance', value: `host-${i}:9100` },
         { name: 'job', value: job },
       ];
-      out.push({ labels: [{ name: '__name__', value: 'http_requests_total' }, ...base, { name: 'code', value: i === 2 ? '500' : '200' }], samples });
+      out.push({ labels: [{ name: '__name__', value: 'http_requests_total' }, { name: 'code', value: i === 2 ? '500' : '200' }, ...base], samples });
       out.push({ labels: [{ name: '__name__', value: 'temperature_celsius' }, ...base], samples: gauge });
     }
   }

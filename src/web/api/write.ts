@@ -175,6 +175,8 @@ function buildLabels(b: LabelsBuilder, names: string[], values: string[], n: num
     const name = names[i]!;
     if (!isValidLabelName(name)) problem ??= `invalid label name "${name}"`;
     else if (b.has(name)) problem ??= `duplicate label name "${name}"`;
+    // The spec requires senders to sort; an unsorted set is a broken sender, not a new series.
+    else if (i > 0 && name < names[i - 1]!) problem ??= `labels not sorted by name ("${name}" after "${names[i - 1]}")`;
     else b.set(name, values[i]!);
   }
   const labels = b.labels();

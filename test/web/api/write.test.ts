@@ -34,7 +34,9 @@ function post(url: string, body: Uint8Array, headers: Record<string, string> = {
 
 function series(name: string, extra: Record<string, string>, samples: Array<[number, number]>): WriteSeries {
   return {
-    labels: [{ name: '__name__', value: name }, ...Object.entries(extra).map(([n, v]) => ({ name: n, value: v }))],
+    labels: [{ name: '__name__', value: name }, ...Object.entries(extra).map(([n, v]) => ({ name: n, value: v }))].sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    ),
     samples: samples.map(([t, v]) => ({ timestamp: t, value: v })),
   };
 }
@@ -125,6 +127,21 @@ describe('/api/v1/write', () => {
     expect(await res.text()).toMatch(/duplicate label name "a"/);
     expect(dump(head, 'ok')).toHaveLength(1);
     expect(dump(head, 'x')).toHaveLength(0);
+  });
+
+  it('rejects unsorted labels and empty label names, naming the series', async () => {
+    const head = new Head();
+    const url = await start(head);
+    const unsorted: WriteSeries = { labels: [{ name: '__name__', value: 'u' }, { name: 'z', value: '1' }, { name: 'a', value: '2' }], samples: [{ timestamp: 1, value: 1 }] };
+    const r1 = await post(url, snappy.compress(encodeWriteRequest([unsorted])));
+    expect(r1.status).toBe(400);
+    expect(await r1.text()).toMatch(/labels not sorted by name \("a" after "z"\).*__name__="u"/);
+    const empty: WriteSeries = { labels: [{ name: '', value: 'x' }, { name: '__name__', value: 'e' }], samples: [{ timestamp: 1, value: 1 }] };
+    const r2 = await post(url, snappy.compress(encodeWriteRequest([empty])));
+    expect(r2.status).toBe(400);
+    expect(await r2.text()).toMatch(/invalid label name ""/);
+    expect(dump(head, 'u')).toHaveLength(0);
+    expect(dump(head, 'e')).toHaveLength(0);
   });
 
   it('answers 400 for corrupt snappy or protobuf and stores nothing', async () => {
