@@ -9,6 +9,9 @@ import type { StorageLogger } from '../wal/types.js';
 
 export const LOCK_FILE = 'lock';
 
+/** Lock files held by this process (to tell our own lock from a previous process that had our PID). */
+const held = new Set<string>();
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -35,7 +38,10 @@ export function acquireLock(dir: string, log: StorageLogger): string {
         continue; // removed meanwhile: try again
       }
       const pid = Number.parseInt(text.trim(), 10);
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      // A container restarts its entrypoint with the same PID (often 1): a lock naming our own
+      // PID that this process does not hold was left by the previous incarnation.
+      const ours = pid === process.pid && !held.has(path);
+      if (Number.isInteger(pid) && pid > 0 && !ours && alive(pid)) {
         throw new StorageError('locked', `data directory ${dir} is in use by process ${pid} (lock file ${path}); stop that process or use another --storage.tsdb.path`);
       }
       log.warn('taking over a stale lock file', { path, pid: Number.isNaN(pid) ? text.slice(0, 20) : pid });
@@ -51,12 +57,14 @@ export function acquireLock(dir: string, log: StorageLogger): string {
       throw new StorageError('io', `cannot write lock file ${path}: ${(err as Error).message}`, { cause: err });
     }
     fs.closeSync(fd);
+    held.add(path);
     return path;
   }
   throw new StorageError('locked', `cannot take the lock file ${path} (it keeps reappearing)`);
 }
 
 export function releaseLock(path: string): void {
+  held.delete(path);
   try {
     const text = fs.readFileSync(path, 'utf8');
     if (Number.parseInt(text.trim(), 10) === process.pid) fs.rmSync(path, { force: true });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { Matcher, StorageError, STALE_NAN, openStorage, type Storage, type StorageOptions } from '../../storage/index.js';
-import { ALL, L, countSamples, query, recorder, run } from './helpers.js';
+import { L, countSamples, query, recorder, run, transpileStorage } from './helpers.js';
 
 const tmpRoot = fs.mkdtempSync(join(os.tmpdir(), 'sextant-db-test-'));
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
@@ -138,9 +138,14 @@ describe('openStorage', () => {
     const db = await open(dir);
     await expect(openStorage({ dir, compactInterval: 0 })).rejects.toThrow(new RegExp(`data directory ${dir} is in use by process ${process.pid}`));
     await expect(openStorage({ dir, compactInterval: 0 })).rejects.toMatchObject({ code: 'locked' });
-    // Another process: it must fail too.
-    const r = await run(process.execPath, ['--input-type=module', '-e', `import('${join(process.cwd(), 'node_modules/better-sqlite3/lib/index.js')}').then(() => {}); const fs = await import('node:fs'); const t = fs.readFileSync('${join(dir, 'lock')}', 'utf8'); process.stdout.write(t.trim());`]);
-    expect(Number(r.out)).toBe(process.pid);
+    // Another process fails the same way.
+    const work = join(tmpRoot, `child${seq++}`);
+    transpileStorage(work);
+    fs.writeFileSync(join(work, 'open.mjs'), `import { openStorage } from './storage/index.js';
+try { await openStorage({ dir: process.argv[2], compactInterval: 0 }); process.stdout.write('opened'); }
+catch (e) { process.stdout.write(JSON.stringify({ code: e.code, message: e.message })); }`);
+    const r = await run(process.execPath, [join(work, 'open.mjs'), dir], { cwd: work });
+    expect(JSON.parse(r.out)).toEqual({ code: 'locked', message: expect.stringContaining(`data directory ${dir} is in use by process ${process.pid}`) });
     await db.close();
     // A lock file left by a process that has exited.
     const dead = await run(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
@@ -150,6 +155,12 @@ describe('openStorage', () => {
     expect(log.warnings.some(([m, f]) => /stale lock/.test(m) && f?.pid === Number(dead.out))).toBe(true);
     expect(fs.readFileSync(join(dir, 'lock'), 'utf8').trim()).toBe(String(process.pid));
     await db2.close();
+    // A lock naming our own PID that we do not hold: a previous incarnation with the same PID
+    // (a container's PID 1 after a restart).
+    fs.writeFileSync(join(dir, 'lock'), `${process.pid}\n`);
+    const db3 = await open(dir);
+    await expect(openStorage({ dir, compactInterval: 0 })).rejects.toMatchObject({ code: 'locked' });
+    await db3.close();
   });
 
   it('logs, counts and skips a corrupt block; the others still answer', async () => {
