@@ -25,4 +25,5 @@ export {
   PROTOBUF_CONTENT_TYPE,
 } from './writer.js';
 export { formatGoFloat, formatOpenMetricsFloat } from './floats.js';
+export { isSeriesPartOfFamily } from './family.js';
 export { protoRoot, MetricFamilyType } from './proto.js';
