@@ -479,3 +479,135 @@ describe('live pod changes', () => {
     for (const x of s.instance(api0.address)) expect(x.samples.every(([, v]) => !Number.isNaN(v))).toBe(true);
   });
 });
+
+describe('endpoints and endpointslice roles joined with pods and services', () => {
+  it('scraped series carry service labels, pod name, node and container from the joined objects; a pod added behind the service is scraped', async () => {
+    const api = await apiServer();
+    const body = (n: number): Record<string, string> => ({ '/metrics': `# TYPE http_requests_total counter\nhttp_requests_total{handler="/api"} ${n}\n` });
+    const web = pods(new PodServer('127.0.0.16', body(1)), new PodServer('127.0.0.17', body(2)), new PodServer('127.0.0.18', body(3)));
+    // Pods behind one Endpoints port share it.
+    const port = await startOnSamePort(web);
+    const db = await pod('127.0.0.19', { '/metrics': 'pg_up 1\n' });
+
+    const webPod = (name: string, srv: PodServer, node: string) =>
+      makePod({
+        namespace: 'shop',
+        name,
+        ip: srv.host,
+        node,
+        owner: { kind: 'ReplicaSet', name: 'web-5d8f7' },
+        labels: { app: 'web', 'pod-template-hash': '5d8f7' },
+        containers: [{ name: 'web', image: 'registry.example.com/web:1.4.2', ports: [{ name: 'metrics', containerPort: port }] }],
+      });
+    api.create('pods', webPod('web-5d8f7-aaaaa', web[0]!, 'node-a'));
+    api.create('pods', webPod('web-5d8f7-bbbbb', web[1]!, 'node-b'));
+    api.create('pods', makePod({ namespace: 'shop', name: 'db-0', ip: db.host, node: 'node-a', labels: { app: 'db' }, containers: [{ name: 'postgres', image: 'postgres:16', ports: [{ name: 'metrics', containerPort: db.port }] }] }));
+    api.create(
+      'services',
+      makeService({
+        namespace: 'shop',
+        name: 'web',
+        labels: { app: 'web', tier: 'frontend' },
+        annotations: { 'prometheus.io/scrape': 'true' },
+        ports: [{ name: 'metrics', port: 9100, targetPort: 'metrics' }],
+        selector: { app: 'web' },
+      }),
+    );
+    // Not annotated: its endpoints are discovered and dropped.
+    api.create('services', makeService({ namespace: 'shop', name: 'db', labels: { app: 'db' }, ports: [{ name: 'metrics', port: 9187, targetPort: db.port }], selector: { app: 'db' } }));
+    const webEndpoints = (members: [PodServer, string, string][]) =>
+      makeEndpoints({ namespace: 'shop', name: 'web', labels: { app: 'web', tier: 'frontend' }, subsets: [{ addresses: members.map(([s, p, n]) => ({ ip: s.host, pod: p, nodeName: n })), ports: [{ name: 'metrics', port }] }] });
+    const webSlice = (members: [PodServer, string, string, string][]) =>
+      makeEndpointSlice({
+        namespace: 'shop',
+        name: 'web-x7k2p',
+        service: 'web',
+        labels: { app: 'web', tier: 'frontend' },
+        endpoints: members.map(([s, p, n, z]) => ({ addresses: [s.host], pod: p, nodeName: n, zone: z })),
+        ports: [{ name: 'metrics', port }],
+      });
+    api.create('endpoints', webEndpoints([[web[0]!, 'web-5d8f7-aaaaa', 'node-a'], [web[1]!, 'web-5d8f7-bbbbb', 'node-b']]));
+    api.create('endpointslices', webSlice([[web[0]!, 'web-5d8f7-aaaaa', 'node-a', 'eu-west-1a'], [web[1]!, 'web-5d8f7-bbbbb', 'node-b', 'eu-west-1b']]));
+    api.create('endpoints', makeEndpoints({ namespace: 'shop', name: 'db', subsets: [{ addresses: [{ ip: db.host, pod: 'db-0', nodeName: 'node-a' }], ports: [{ name: 'metrics', port: db.port }] }] }));
+    api.create('endpointslices', makeEndpointSlice({ namespace: 'shop', name: 'db-q8r4t', service: 'db', endpoints: [{ addresses: [db.host], pod: 'db-0', nodeName: 'node-a' }], ports: [{ name: 'metrics', port: db.port }] }));
+
+    const common = `
+      - source_labels: [__meta_kubernetes_service_annotation_prometheus_io_scrape]
+        action: keep
+        regex: true
+      - action: labelmap
+        regex: __meta_kubernetes_service_label_(.+)
+      - source_labels: [__meta_kubernetes_namespace]
+        target_label: namespace
+      - source_labels: [__meta_kubernetes_service_name]
+        target_label: service
+      - source_labels: [__meta_kubernetes_pod_name]
+        target_label: pod
+      - source_labels: [__meta_kubernetes_pod_node_name]
+        target_label: node
+      - source_labels: [__meta_kubernetes_pod_container_name]
+        target_label: container`;
+    const s = stack(api);
+    s.apply(`
+global:
+  scrape_interval: 500ms
+scrape_configs:
+  - job_name: kubernetes-service-endpoints
+    kubernetes_sd_configs:
+      - role: endpoints
+        api_server: ${api.url}
+    relabel_configs:${common}
+  - job_name: kubernetes-endpointslices
+    kubernetes_sd_configs:
+      - role: endpointslice
+        api_server: ${api.url}
+    relabel_configs:${common}
+      - source_labels: [__meta_kubernetes_endpointslice_endpoint_zone]
+        target_label: zone
+`);
+    const jobs = ['kubernetes-service-endpoints', 'kubernetes-endpointslices'];
+    const scraped = (srv: PodServer): boolean => jobs.every((j) => s.okScrapes(srv.address, j) >= 1);
+    await waitFor(
+      () => scraped(web[0]!) && scraped(web[1]!),
+      'both web pods scraped by both jobs',
+      () => `targets ${JSON.stringify(s.sm.activeTargets().map((t) => [t.scrapePool, t.scrapeUrl, t.health, t.lastError]))}`,
+    );
+    for (const j of jobs) expect(s.targets(j)).toEqual([web[0]!.address, web[1]!.address]);
+    expect(s.sm.droppedTargetCounts()).toEqual({ 'kubernetes-endpointslices': 1, 'kubernetes-service-endpoints': 1 });
+    expect(db.requests).toEqual([]);
+
+    const labelsOf = (srv: PodServer, job: string) => one(s.instance(srv.address, job), 'http_requests_total').labels;
+    const base = { __name__: 'http_requests_total', handler: '/api', namespace: 'shop', service: 'web', container: 'web', app: 'web', tier: 'frontend' };
+    expect(labelsOf(web[0]!, jobs[0]!)).toEqual({ ...base, instance: web[0]!.address, job: jobs[0], pod: 'web-5d8f7-aaaaa', node: 'node-a' });
+    expect(labelsOf(web[1]!, jobs[0]!)).toEqual({ ...base, instance: web[1]!.address, job: jobs[0], pod: 'web-5d8f7-bbbbb', node: 'node-b' });
+    expect(labelsOf(web[0]!, jobs[1]!)).toEqual({ ...base, instance: web[0]!.address, job: jobs[1], pod: 'web-5d8f7-aaaaa', node: 'node-a', zone: 'eu-west-1a' });
+    expect(labelsOf(web[1]!, jobs[1]!)).toEqual({ ...base, instance: web[1]!.address, job: jobs[1], pod: 'web-5d8f7-bbbbb', node: 'node-b', zone: 'eu-west-1b' });
+    expect(last(s.instance(web[1]!.address, jobs[1]), 'http_requests_total')).toBe(2);
+    // The discovered labels show the join itself.
+    const discovered = s.sm.activeTargets(jobs[1]).find((t) => t.labels['pod'] === 'web-5d8f7-aaaaa')!.discoveredLabels;
+    expect(discovered).toMatchObject({
+      __meta_kubernetes_endpointslice_name: 'web-x7k2p',
+      __meta_kubernetes_endpointslice_port_name: 'metrics',
+      __meta_kubernetes_endpointslice_endpoint_conditions_ready: 'true',
+      __meta_kubernetes_pod_container_port_name: 'metrics',
+      __meta_kubernetes_pod_label_app: 'web',
+      __meta_kubernetes_pod_controller_kind: 'ReplicaSet',
+      __meta_kubernetes_service_annotation_prometheus_io_scrape: 'true',
+    });
+
+    // Scaled up: the new pod first, then the endpoints controller adds it to both objects.
+    const loopsBefore = jobs.map((j) => [...s.sm.pool(j)!.loops.values()]);
+    api.create('pods', webPod('web-5d8f7-ccccc', web[2]!, 'node-c'));
+    api.update('endpoints', webEndpoints([[web[0]!, 'web-5d8f7-aaaaa', 'node-a'], [web[1]!, 'web-5d8f7-bbbbb', 'node-b'], [web[2]!, 'web-5d8f7-ccccc', 'node-c']]));
+    api.update('endpointslices', webSlice([[web[0]!, 'web-5d8f7-aaaaa', 'node-a', 'eu-west-1a'], [web[1]!, 'web-5d8f7-bbbbb', 'node-b', 'eu-west-1b'], [web[2]!, 'web-5d8f7-ccccc', 'node-c', 'eu-west-1c']]));
+    await waitFor(() => scraped(web[2]!), 'the added pod scraped by both jobs', () => `targets ${JSON.stringify(s.sm.activeTargets().map((t) => [t.scrapePool, t.scrapeUrl]))}`);
+    expect(labelsOf(web[2]!, jobs[0]!)).toEqual({ ...base, instance: web[2]!.address, job: jobs[0], pod: 'web-5d8f7-ccccc', node: 'node-c' });
+    expect(labelsOf(web[2]!, jobs[1]!)).toEqual({ ...base, instance: web[2]!.address, job: jobs[1], pod: 'web-5d8f7-ccccc', node: 'node-c', zone: 'eu-west-1c' });
+    // The existing targets kept their loops (and caches) through the endpoints update.
+    for (const [i, j] of jobs.entries()) {
+      expect(s.targets(j)).toEqual(web.map((w) => w.address));
+      const now = [...s.sm.pool(j)!.loops.values()];
+      for (const l of loopsBefore[i]!) expect(now).toContain(l);
+    }
+  });
+});
