@@ -203,8 +203,8 @@ export function tokenString(t: Token): string {
   if (KEYWORD_TYPES.has(t.type)) return `<${t.val}>`;
   if (OPERATORS.has(t.type)) return `<op:${t.val}>`;
   if (AGGREGATORS.has(t.type)) return `<aggr:${t.val}>`;
-  const runes = [...t.val];
-  if (runes.length > 10) return goQuote(runes.slice(0, 10).join('')) + '...';
+  // Go: len() counts bytes, %.10q keeps ten runes.
+  if (Buffer.byteLength(t.val, 'utf8') > 10) return goQuote([...t.val].slice(0, 10).join('')) + '...';
   return goQuote(t.val);
 }
 
