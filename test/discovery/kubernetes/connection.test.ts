@@ -2,13 +2,13 @@
 // and api_server with Prometheus's HTTP client settings (TLS, auth, proxy, headers, OAuth 2.0,
 // redirects).
 import { once } from 'node:events';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { KubernetesSD, type KubernetesSDConfig, type KubernetesSDOptions } from '../../../discovery/kubernetes/index.js';
 import { makeCerts, type TestCerts } from './certs.js';
@@ -22,6 +22,12 @@ const tlsIt = certs ? it : it.skip; // without openssl no certificates can be ma
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Temp dirs (the certificates' and each test's), removed after the file. */
+const tempDirs: string[] = certs ? [certs.dir] : [];
+afterAll(() => {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 async function server(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
@@ -45,7 +51,9 @@ function run(sd: KubernetesSD, c: Partial<KubernetesSDConfig> & Pick<KubernetesS
 }
 
 function tmp(): string {
-  return mkdtempSync(path.join(tmpdir(), 'sextant-k8s-'));
+  const d = mkdtempSync(path.join(tmpdir(), 'sextant-k8s-'));
+  tempDirs.push(d);
+  return d;
 }
 
 /** Replaces a file atomically (new inode), as the kubelet does with projected tokens. */
