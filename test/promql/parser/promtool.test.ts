@@ -105,6 +105,25 @@ const CASES = [
   '((1)',
   'foo\n  + bar\n  + ]',
   'foo{a=~"("}',
+  'foo "a string that is long"',
+  'foo 12345678901',
+  'foo "ééééé"',
+  'sum(x) by (a) by (b)',
+  'foo offset 5m bool',
+  'on{a="b"}',
+  'atan2',
+  'sum by (nan) (x)',
+  'Inf{a="b"}',
+  'foo{a="b"}{c="d"}',
+  'foo[5m:1m:]',
+  // Valid in both: no error from either.
+  'by',
+  'rate(by[5m])',
+  'a + on(x) group_left b',
+  'foo @ - 5',
+  'count_values by (a) ("x", y)',
+  '1 - - 1',
+  'x{a="b"} offset 5m @ end()',
 ];
 
 function ours(q: string): string {
