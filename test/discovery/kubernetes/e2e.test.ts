@@ -611,3 +611,49 @@ scrape_configs:
     }
   });
 });
+
+describe('API server outages', () => {
+  it('scraping goes on through an outage and a 410 relist; a pod deleted meanwhile goes stale, the others keep their loops and never get a marker', async () => {
+    const api = await apiServer();
+    const a = await pod('127.0.0.20', { '/metrics': 'app_info{version="1"} 1\n' });
+    const b = await pod('127.0.0.21', { '/metrics': 'app_info{version="1"} 1\n' });
+    const c = await pod('127.0.0.22', { '/metrics': 'app_info{version="2"} 1\n' });
+    const annotated = (name: string, srv: PodServer) =>
+      makePod({ namespace: 'ha', name, ip: srv.host, labels: { app: 'ha' }, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(srv.port) } });
+    api.create('pods', annotated('ha-a', a));
+    api.create('pods', annotated('ha-b', b));
+
+    const s = stack(api);
+    s.apply(annotationConfig(api, undefined, '1s'));
+    await waitFor(() => s.okScrapes(a.address) >= 1 && s.okScrapes(b.address) >= 1, 'both pods scraped');
+    await api.waitForWatches('pods', 1);
+    const loopA = [...s.sm.pool('kubernetes-pods')!.loops.values()].find((l) => l.target.url.includes(a.address))!;
+    const listsOf = (): number => api.requestsTo('/api/v1/pods').filter((r) => r.query.get('watch') === null).length;
+    expect(listsOf()).toBe(1);
+
+    // The API server goes away; a pod is deleted meanwhile and the history that would let the
+    // watch resume is compacted away, so the reconnect gets 410 Gone and relists.
+    await api.goDown();
+    const okA = s.okScrapes(a.address);
+    await waitFor(() => s.okScrapes(a.address) >= okA + 1, 'a scrape during the outage');
+    api.remove('pods', 'ha', 'ha-b');
+    api.compact();
+    await api.comeBack();
+    await waitFor(() => listsOf() >= 2, 'the relist after 410 Gone');
+    await waitFor(() => s.targets('kubernetes-pods').length === 1, 'the pod deleted during the outage stops', () => s.targets('kubernetes-pods').join(', '));
+    expect(s.targets('kubernetes-pods')).toEqual([a.address]);
+    await waitFor(() => s.allStale(b.address), 'stale markers for the deleted pod');
+
+    // Watching again: a new pod is picked up.
+    api.create('pods', annotated('ha-c', c));
+    await waitFor(() => s.okScrapes(c.address) >= 1, 'pod added after the relist scraped');
+    expect(s.targets('kubernetes-pods')).toEqual([a.address, c.address].sort());
+
+    // The surviving pod kept its loop all along, and none of its samples is a stale marker.
+    expect([...s.sm.pool('kubernetes-pods')!.loops.values()]).toContain(loopA);
+    const seriesA = s.instance(a.address);
+    expect(seriesA.map((x) => x.labels['__name__']).sort()).toEqual(['app_info', ...SYNTHETIC].sort());
+    for (const x of seriesA) expect(x.samples.filter(([, v]) => Number.isNaN(v))).toEqual([]);
+    expect(one(seriesA, 'up').samples.every(([, v]) => v === 1)).toBe(true);
+  });
+});
