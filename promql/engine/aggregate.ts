@@ -117,36 +117,32 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr): Val {
     else if (pv.kind === 'string') strParam = pv.s;
     else throw new EngineError('execution', `expected scalar or string parameter, got ${typeName(pv)}`);
   }
+  const op = e.op;
+  if (op !== 'count_values' && op !== 'topk' && op !== 'bottomk' && op !== 'limitk' && op !== 'limit_ratio' && op !== 'quantile') {
+    const agg = new SimpleAggregation(op, n, e);
+    ev.streamVector(e.expr, (s) => agg.add(s));
+    const out = agg.finish();
+    ev.ctx.hold(out.length * n);
+    return { kind: 'vector', series: out };
+  }
   const v = ev.eval(e.expr);
   if (v.kind !== 'vector') throw new EngineError('execution', `expected instant vector in aggregation, got ${typeName(v)}`);
   const series = v.series;
-  const op = e.op;
 
   if (op === 'count_values') return countValues(ev, e, series, strParam ?? '');
-  if (op === 'topk' || op === 'bottomk' || op === 'limitk' || op === 'limit_ratio') return selectK(ev, e, series, param!);
+  if (op !== 'quantile') return selectK(ev, e, series, param!);
 
-  if (op === 'quantile') {
-    const q = param!;
-    for (let i = 0; i < n; i++) {
-      const x = q[i]!;
-      if (Number.isNaN(x) || x < 0 || x > 1) {
-        ev.ctx.ann.warn(`quantile value should be between 0 and 1, got ${goFloat(x)}`, e.param!.posRange);
-        break;
-      }
+  const q = param!;
+  for (let i = 0; i < n; i++) {
+    const x = q[i]!;
+    if (Number.isNaN(x) || x < 0 || x > 1) {
+      ev.ctx.ann.warn(`quantile value should be between 0 and 1, got ${goFloat(x)}`, e.param!.posRange);
+      break;
     }
   }
-
   const grp = groupSeries(series, e);
   const G = grp.labels.length;
-  const size = G * n;
-  const count = new Float64Array(size);
-  const acc = new Float64Array(size);
-  const comp = new Float64Array(size);
-  const mean = op === 'avg' || op === 'stddev' || op === 'stdvar' ? new Float64Array(size) : undefined;
-  const incremental = op === 'avg' ? new Uint8Array(size) : undefined;
-  const values: number[][] | undefined = op === 'quantile' ? [] : undefined;
-
-  if (op === 'quantile') {
+  {
     const members: StepSeries[][] = Array.from({ length: G }, () => []);
     for (let k = 0; k < series.length; k++) members[grp.groupOf[k]!]!.push(series[k]!);
     const out: StepSeries[] = [];
@@ -165,126 +161,198 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr): Val {
       }
       if (any) out.push(res);
     }
-    void values;
     return { kind: 'vector', series: out };
   }
+}
 
-  for (let k = 0; k < series.length; k++) {
-    ev.ctx.check();
-    const s = series[k]!;
-    const base = grp.groupOf[k]! * n;
+interface AggGroup {
+  readonly labels: Labels;
+  dropName: boolean;
+  readonly count: Float64Array;
+  readonly acc: Float64Array;
+  readonly comp: Float64Array;
+  readonly mean: Float64Array | undefined;
+  readonly incremental: Uint8Array | undefined;
+}
+
+/** sum, avg, count, group, min, max, stddev, stdvar: per-group accumulators over all steps. */
+class SimpleAggregation {
+  private readonly groups: AggGroup[] = [];
+  private readonly index = new Map<string, AggGroup>();
+  private readonly byNames: string[] | null;
+  private readonly withoutSet: Set<string> | null;
+  private readonly withoutList: string[];
+
+  constructor(
+    private readonly op: string,
+    private readonly n: number,
+    e: AggregateExpr,
+  ) {
+    this.byNames = e.without ? null : [...new Set(e.grouping)].sort();
+    this.withoutSet = e.without ? new Set<string>([...e.grouping, ...NAME_LIKE]) : null;
+    this.withoutList = e.without ? [...e.grouping, ...NAME_LIKE] : [];
+  }
+
+  add(s: StepSeries): void {
+    const key = groupKey(s.labels, this.byNames, this.withoutSet);
+    let g = this.index.get(key);
+    const n = this.n;
+    if (g === undefined) {
+      const byNames = this.byNames;
+      const labels = byNames !== null ? (byNames.length === 0 ? Labels.EMPTY : s.labels.only(...byNames)) : s.labels.without(...this.withoutList);
+      const needMean = this.op === 'avg' || this.op === 'stddev' || this.op === 'stdvar';
+      g = {
+        labels,
+        dropName: false,
+        count: new Float64Array(n),
+        acc: new Float64Array(n),
+        comp: new Float64Array(n),
+        mean: needMean ? new Float64Array(n) : undefined,
+        incremental: this.op === 'avg' ? new Uint8Array(n) : undefined,
+      };
+      this.index.set(key, g);
+      this.groups.push(g);
+    }
+    if (s.dropName && g.labels.has('__name__')) g.dropName = true;
+    const { count, acc, comp } = g;
     const sv = s.v;
     const sh = s.has;
-    for (let i = 0; i < n; i++) {
-      if (!sh[i]) continue;
-      const f = sv[i]!;
-      const j = base + i;
-      const c = ++count[j]!;
-      switch (op) {
-        case 'sum':
-          acc[j] = kahanSumInc(f, acc[j]!, comp[j]!);
-          comp[j] = kahanC;
-          break;
-        case 'avg': {
+    switch (this.op) {
+      case 'sum':
+        for (let i = 0; i < n; i++) {
+          if (!sh[i]) continue;
+          count[i]!++;
+          const inc = sv[i]!;
+          const sum = acc[i]!;
+          const t = sum + inc;
+          if (t === Infinity || t === -Infinity) comp[i] = 0;
+          else if (Math.abs(sum) >= Math.abs(inc)) comp[i] = comp[i]! + (sum - t + inc);
+          else comp[i] = comp[i]! + (inc - t + sum);
+          acc[i] = t;
+        }
+        return;
+      case 'count':
+      case 'group':
+        for (let i = 0; i < n; i++) if (sh[i]) count[i]!++;
+        return;
+      case 'min':
+        for (let i = 0; i < n; i++) {
+          if (!sh[i]) continue;
+          const f = sv[i]!;
+          if (++count[i]! === 1 || acc[i]! > f || acc[i] !== acc[i]) acc[i] = f;
+        }
+        return;
+      case 'max':
+        for (let i = 0; i < n; i++) {
+          if (!sh[i]) continue;
+          const f = sv[i]!;
+          if (++count[i]! === 1 || acc[i]! < f || acc[i] !== acc[i]) acc[i] = f;
+        }
+        return;
+      case 'stddev':
+      case 'stdvar': {
+        const mean = g.mean!;
+        for (let i = 0; i < n; i++) {
+          if (!sh[i]) continue;
+          const f = sv[i]!;
+          const c = ++count[i]!;
           if (c === 1) {
-            acc[j] = f;
-            comp[j] = 0;
-            break;
+            mean[i] = f;
+            acc[i] = f !== f || f === Infinity || f === -Infinity ? NaN : 0;
+            continue;
           }
-          if (!incremental![j]) {
-            const nv = kahanSumInc(f, acc[j]!, comp[j]!);
+          const delta = f - mean[i]!;
+          mean[i] = mean[i]! + delta / c;
+          acc[i] = acc[i]! + delta * (f - mean[i]!);
+        }
+        return;
+      }
+      case 'avg': {
+        const mean = g.mean!;
+        const incremental = g.incremental!;
+        for (let i = 0; i < n; i++) {
+          if (!sh[i]) continue;
+          const f = sv[i]!;
+          const c = ++count[i]!;
+          if (c === 1) {
+            acc[i] = f;
+            comp[i] = 0;
+            continue;
+          }
+          if (!incremental[i]) {
+            const nv = kahanSumInc(f, acc[i]!, comp[i]!);
             if (nv !== Infinity && nv !== -Infinity) {
-              acc[j] = nv;
-              comp[j] = kahanC;
-              break;
+              acc[i] = nv;
+              comp[i] = kahanC;
+              continue;
             }
-            incremental![j] = 1;
-            mean![j] = acc[j]! / (c - 1);
-            comp[j] = comp[j]! / (c - 1);
+            incremental[i] = 1;
+            mean[i] = acc[i]! / (c - 1);
+            comp[i] = comp[i]! / (c - 1);
           }
-          const m = mean![j]!;
+          const m = mean[i]!;
           if (m === Infinity || m === -Infinity) {
-            if ((f === Infinity || f === -Infinity) && m > 0 === f > 0) break;
-            if (f !== Infinity && f !== -Infinity && f === f) break;
+            if ((f === Infinity || f === -Infinity) && m > 0 === f > 0) continue;
+            if (f !== Infinity && f !== -Infinity && f === f) continue;
           }
-          const cur = m + comp[j]!;
-          mean![j] = kahanSumInc(f / c - cur / c, cur, comp[j]!);
-          comp[j] = kahanC;
-          break;
+          const cur = m + comp[i]!;
+          mean[i] = kahanSumInc(f / c - cur / c, cur, comp[i]!);
+          comp[i] = kahanC;
         }
-        case 'count':
-        case 'group':
-          break;
-        case 'min':
-          if (c === 1 || acc[j]! > f || acc[j] !== acc[j]) acc[j] = f;
-          break;
-        case 'max':
-          if (c === 1 || acc[j]! < f || acc[j] !== acc[j]) acc[j] = f;
-          break;
-        case 'stddev':
-        case 'stdvar': {
-          if (c === 1) {
-            mean![j] = f;
-            acc[j] = f !== f || f === Infinity || f === -Infinity ? NaN : 0;
+        return;
+      }
+      default:
+        throw new EngineError('execution', `unknown aggregation ${this.op}`);
+    }
+  }
+
+  finish(): StepSeries[] {
+    const out: StepSeries[] = [];
+    const n = this.n;
+    for (const g of this.groups) {
+      const res = newSeries(g.labels, n, g.dropName);
+      const { count, acc, comp } = g;
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        const c = count[i]!;
+        if (c === 0) continue;
+        any = true;
+        res.has[i] = 1;
+        let r: number;
+        switch (this.op) {
+          case 'sum':
+            r = acc[i] === Infinity || acc[i] === -Infinity ? acc[i]! : acc[i]! + comp[i]!;
             break;
-          }
-          const delta = f - mean![j]!;
-          mean![j] = mean![j]! + delta / c;
-          acc[j] = acc[j]! + delta * (f - mean![j]!);
-          break;
+          case 'avg':
+            if (c === 1) r = acc[i]!;
+            else if (g.incremental![i]) r = g.mean![i]! + comp[i]!;
+            else r = (acc[i]! + comp[i]!) / c;
+            break;
+          case 'count':
+            r = c;
+            break;
+          case 'group':
+            r = 1;
+            break;
+          case 'min':
+          case 'max':
+            r = acc[i]!;
+            break;
+          case 'stdvar':
+            r = acc[i]! / c;
+            break;
+          case 'stddev':
+            r = Math.sqrt(acc[i]! / c);
+            break;
+          default:
+            r = NaN;
         }
-        default:
-          throw new EngineError('execution', `unknown aggregation ${op}`);
+        res.v[i] = r;
       }
+      if (any) out.push(res);
     }
+    return out;
   }
-  const out: StepSeries[] = [];
-  for (let g = 0; g < G; g++) {
-    const res = newSeries(grp.labels[g]!, n, grp.dropName[g]);
-    const base = g * n;
-    let any = false;
-    for (let i = 0; i < n; i++) {
-      const j = base + i;
-      const c = count[j]!;
-      if (c === 0) continue;
-      any = true;
-      res.has[i] = 1;
-      let r: number;
-      switch (op) {
-        case 'sum':
-          r = acc[j]! + comp[j]!;
-          if (acc[j] === Infinity || acc[j] === -Infinity) r = acc[j]!;
-          break;
-        case 'avg':
-          if (c === 1) r = acc[j]!;
-          else if (incremental![j]) r = mean![j]! + comp[j]!;
-          else r = (acc[j]! + comp[j]!) / c;
-          break;
-        case 'count':
-          r = c;
-          break;
-        case 'group':
-          r = 1;
-          break;
-        case 'min':
-        case 'max':
-          r = acc[j]!;
-          break;
-        case 'stdvar':
-          r = acc[j]! / c;
-          break;
-        case 'stddev':
-          r = Math.sqrt(acc[j]! / c);
-          break;
-        default:
-          r = NaN;
-      }
-      res.v[i] = r;
-    }
-    if (any) out.push(res);
-  }
-  ev.ctx.hold(out.length * n);
-  return { kind: 'vector', series: out };
 }
 
 /** Go's %g-like formatting of a float for messages. */

@@ -272,7 +272,7 @@ export class Evaluator {
    * An instant vector selector at every step: the newest sample in (rt - lookback, rt], unless it
    * is a staleness marker. With `timestamps`, values are the samples' timestamps in seconds.
    */
-  evalVectorSelector(vs: VectorSelector, timestamps: boolean): StepSeries[] {
+  evalVectorSelector(vs: VectorSelector, timestamps: boolean, sink?: (s: StepSeries) => void): StepSeries[] {
     const rt = this.refTimes(vs.timestamp, vs.startOrEnd, vs.offset);
     const lookback = this.ctx.lookback;
     const mint = rt[0]! - lookback + 1;
@@ -281,6 +281,7 @@ export class Evaluator {
     const out: StepSeries[] = [];
     const buf = this.buf;
     const n = this.n;
+    const scratch = sink ? newSeries(Labels.EMPTY, n) : undefined;
     while (set.next()) {
       this.ctx.check();
       const s = set.at();
@@ -289,6 +290,11 @@ export class Evaluator {
       const ts = buf.ts;
       const vals = buf.vs;
       let res: StepSeries | undefined;
+      if (scratch) {
+        scratch.has.fill(0);
+        scratch.labels = s.labels;
+        scratch.dropName = false;
+      }
       let j = -1;
       for (let i = 0; i < n; i++) {
         const t = rt[i]!;
@@ -298,13 +304,16 @@ export class Evaluator {
         if (st <= t - lookback) continue;
         const v = vals[j]!;
         if (v !== v && isStaleNaN(v)) continue;
-        if (res === undefined) res = newSeries(s.labels, n);
+        if (res === undefined) res = scratch ?? newSeries(s.labels, n);
         res.has[i] = 1;
         res.v[i] = timestamps ? st / 1000 : v;
       }
       if (res !== undefined) {
-        this.ctx.hold(n);
-        out.push(res);
+        if (sink) sink(res);
+        else {
+          this.ctx.hold(n);
+          out.push(res);
+        }
       }
     }
     for (const w of set.warnings()) this.ctx.ann.warn(w);
@@ -377,6 +386,28 @@ export class Evaluator {
     this.ctx.release(v.series.length * child.n);
   }
 
+  /**
+   * Hands each series of an instant-vector expression to `sink` without keeping them: selectors
+   * and range functions reuse one scratch series (the sink must copy what it keeps).
+   */
+  streamVector(e: Expr, sink: (s: StepSeries) => void): void {
+    const u = unwrapParens(e);
+    if (u.kind === 'vector') {
+      this.evalVectorSelector(u, false, sink);
+      return;
+    }
+    if (u.kind === 'call') {
+      const fn = RANGE_FUNCTIONS[u.func.name];
+      if (fn !== undefined) {
+        this.evalRangeFunction(u, fn, sink);
+        return;
+      }
+    }
+    const v = this.eval(e);
+    if (v.kind !== 'vector') throw new EngineError('execution', `expected instant vector, got ${typeName(v)}`);
+    for (const s of v.series) sink(s);
+  }
+
   private evalCall(call: Call): Val {
     const name = call.func.name;
     const rangeFn = RANGE_FUNCTIONS[name];
@@ -388,7 +419,7 @@ export class Evaluator {
    * A function over a range vector (a range selector or a subquery): for each series, a window
    * (rt - range, rt] slides over its samples; both ends only move forward.
    */
-  private evalRangeFunction(call: Call, fn: RangeFn): Val {
+  evalRangeFunction(call: Call, fn: RangeFn, sink?: (s: StepSeries) => void): Val {
     const name = call.func.name;
     let mIdx = -1;
     for (let i = 0; i < call.args.length; i++) {
@@ -409,8 +440,15 @@ export class Evaluator {
     const range = arg.range;
     const step = this.interval;
     const env: RangeEnv = { ctx: this.ctx, call, labels: Labels.EMPTY, times: this.times, flag: 0 };
+    const scratch = sink ? newSeries(Labels.EMPTY, n) : undefined;
+    const dups = sink && !keepName && !this.ctx.delayed ? new Map<string, Uint8Array>() : undefined;
     const apply = (labels: Labels, ts: Float64Array, vs: Float64Array, cnt: number, rt: Float64Array, dropName: boolean): void => {
       let res: StepSeries | undefined;
+      if (scratch) {
+        scratch.has.fill(0);
+        scratch.labels = labels;
+        scratch.dropName = dropName;
+      }
       let lo = 0;
       let hi = 0;
       (env as { labels: Labels }).labels = labels;
@@ -422,7 +460,7 @@ export class Evaluator {
         if (hi === lo) continue;
         const v = fn(ts, vs, lo, hi, t, range, i, params, env);
         if (v === undefined) continue;
-        if (res === undefined) res = newSeries(labels, n, dropName);
+        if (res === undefined) res = scratch ?? newSeries(labels, n, dropName);
         res.has[i] = 1;
         res.v[i] = v;
       }
@@ -434,6 +472,22 @@ export class Evaluator {
         }
       }
       if (!keepName) this.markDropName(res);
+      if (sink) {
+        if (dups !== undefined && res.labels !== labels) {
+          // Without delayed name removal, series equal after dropping their names collide.
+          const k = res.labels.key();
+          const seen = dups.get(k);
+          if (seen === undefined) dups.set(k, res.has.slice());
+          else {
+            for (let i = 0; i < n; i++) {
+              if (res.has[i] && seen[i]) throw new EngineError('execution', 'vector cannot contain metrics with the same labelset');
+              seen[i] = seen[i]! | res.has[i]!;
+            }
+          }
+        }
+        sink(res);
+        return;
+      }
       this.ctx.hold(n);
       out.push(res);
     };

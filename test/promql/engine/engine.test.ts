@@ -188,6 +188,8 @@ describe('engine', () => {
     const h = load({ 'a_total{env="1"}': [0, 60, 120], 'b_total{env="1"}': [0, 60, 120] });
     const eager = new Engine();
     expect(errorOf(() => eager.instant(h, 'rate({env="1"}[2m])', 120_000)).message).toBe('vector cannot contain metrics with the same labelset');
+    // Also when the colliding series stream straight into an aggregation.
+    expect(errorOf(() => eager.instant(h, 'sum by (env) (rate({env="1"}[2m]))', 120_000)).message).toBe('vector cannot contain metrics with the same labelset');
     const delayed = new Engine({ delayedNameRemoval: true });
     expect(vec(delayed.instant(h, 'sum by (env) (rate({env="1"}[2m]))', 120_000).value)).toEqual({ '{env="1"}': 2 });
     expect(vec(delayed.instant(h, 'label_replace(rate({env="1"}[2m]), "__name__", "r_$1", "__name__", "(.+)")', 120_000).value)).toEqual({
