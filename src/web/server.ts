@@ -5,7 +5,8 @@
  */
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGzip, gzip } from 'node:zlib';
+import { Readable } from 'node:stream';
 import { compileRegex } from '../../storage/index.js';
 import { registerFormParser } from './api/form.js';
 import type { Registry } from '../metrics/index.js';
@@ -174,10 +175,16 @@ function addCors(app: FastifyInstance, origin: string): void {
 /** gzip for clients that accept it (Grafana, browsers, Prometheus federating). */
 function addGzip(app: FastifyInstance): void {
   app.addHook('onSend', async (req, reply, payload) => {
+    const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    if (payload instanceof Readable) {
+      if (!acceptsGzip || reply.getHeader('content-encoding') !== undefined) return payload;
+      void reply.header('Content-Encoding', 'gzip').header('Vary', 'Accept-Encoding');
+      return payload.pipe(createGzip());
+    }
     if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
     const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     if (size < GZIP_MIN_BYTES || reply.getHeader('content-encoding') !== undefined) return payload;
-    if (!/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return payload;
+    if (!acceptsGzip) return payload;
     const body = await gzipAsync(payload);
     void reply.header('Content-Encoding', 'gzip').header('Vary', 'Accept-Encoding').removeHeader('content-length');
     return body;

@@ -64,37 +64,47 @@ function labelsJson(l: Labels): string {
   return s + '}';
 }
 
-/** The `data` object of a query response, as JSON text. */
-export function valueJson(v: QueryValue, stats?: unknown): string {
-  let out: string;
+/** The `data` object of a query response, as JSON text in pieces (one or a few per series). */
+export function* valueJson(v: QueryValue, stats?: unknown): Generator<string> {
   switch (v.type) {
     case 'scalar':
-      out = `{"resultType":"scalar","result":[${formatTimestampSeconds(v.t)},"${formatSampleValue(v.v)}"]`;
+      yield `{"resultType":"scalar","result":[${formatTimestampSeconds(v.t)},"${formatSampleValue(v.v)}"]`;
       break;
     case 'string':
-      out = `{"resultType":"string","result":[${formatTimestampSeconds(v.t)},${JSON.stringify(v.v)}]`;
+      yield `{"resultType":"string","result":[${formatTimestampSeconds(v.t)},${JSON.stringify(v.v)}]`;
       break;
     case 'vector': {
-      const parts: string[] = [];
+      yield '{"resultType":"vector","result":[';
+      let sep = '';
       for (const s of v.samples) {
-        parts.push(`{"metric":${labelsJson(s.labels)},"value":[${formatTimestampSeconds(s.t)},"${formatSampleValue(s.v)}"]}`);
+        yield `${sep}{"metric":${labelsJson(s.labels)},"value":[${formatTimestampSeconds(s.t)},"${formatSampleValue(s.v)}"]}`;
+        sep = ',';
       }
-      out = `{"resultType":"vector","result":[${parts.join(',')}]`;
+      yield ']';
       break;
     }
     case 'matrix': {
-      const parts: string[] = [];
+      yield '{"resultType":"matrix","result":[';
+      let sep = '';
       for (const s of v.series) {
-        const pts: string[] = new Array(s.t.length);
-        for (let i = 0; i < s.t.length; i++) pts[i] = `[${formatTimestampSeconds(s.t[i]!)},"${formatSampleValue(s.v[i]!)}"]`;
-        parts.push(`{"metric":${labelsJson(s.labels)},"values":[${pts.join(',')}]}`);
+        let out = `${sep}{"metric":${labelsJson(s.labels)},"values":[`;
+        const n = s.t.length;
+        for (let i = 0; i < n; i++) {
+          out += `${i > 0 ? ',' : ''}[${formatTimestampSeconds(s.t[i]!)},"${formatSampleValue(s.v[i]!)}"]`;
+          if (out.length > 16_384) {
+            yield out;
+            out = '';
+          }
+        }
+        yield out + ']}';
+        sep = ',';
       }
-      out = `{"resultType":"matrix","result":[${parts.join(',')}]`;
+      yield ']';
       break;
     }
   }
-  if (stats !== undefined) out += `,"stats":${JSON.stringify(stats)}`;
-  return out + '}';
+  if (stats !== undefined) yield `,"stats":${JSON.stringify(stats)}`;
+  yield '}';
 }
 
 const LIMIT_WARNING = 'results truncated due to limit';

@@ -11,9 +11,30 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 const ALL_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'DELETE'];
 
-/** `data` already serialised (large query results are written by hand, not stringified). */
+import { Readable } from 'node:stream';
+
+/**
+ * `data` already serialised by hand, as pieces: a large query result is streamed out in chunks
+ * of about 64 KiB rather than joined into one huge string first.
+ */
 export class RawJson {
-  constructor(readonly json: string) {}
+  constructor(readonly pieces: Iterable<string>) {}
+}
+
+const CHUNK_CHARS = 64 * 1024;
+
+function* envelope(data: RawJson, warnings?: readonly string[], infos?: readonly string[]): Generator<string> {
+  let buf = '{"status":"success","data":';
+  for (const piece of data.pieces) {
+    buf += piece;
+    if (buf.length >= CHUNK_CHARS) {
+      yield buf;
+      buf = '';
+    }
+  }
+  if (warnings && warnings.length > 0) buf += `,"warnings":${JSON.stringify(warnings)}`;
+  if (infos && infos.length > 0) buf += `,"infos":${JSON.stringify(infos)}`;
+  yield buf + '}';
 }
 
 /** What a handler returns: the `data` of a success envelope plus annotations. */
@@ -39,7 +60,10 @@ export function toApiError(err: unknown): ApiError {
 
 /** Sends Prometheus's success envelope. `warnings`/`infos` appear only when non-empty. */
 export function sendSuccess(reply: FastifyReply, result: ApiResult): FastifyReply {
-  let json = `{"status":"success","data":${result.data instanceof RawJson ? result.data.json : JSON.stringify(result.data)}`;
+  if (result.data instanceof RawJson) {
+    return reply.type('application/json').send(Readable.from(envelope(result.data, result.warnings, result.infos), { objectMode: false }));
+  }
+  let json = `{"status":"success","data":${JSON.stringify(result.data)}`;
   if (result.warnings && result.warnings.length > 0) json += `,"warnings":${JSON.stringify(result.warnings)}`;
   if (result.infos && result.infos.length > 0) json += `,"infos":${JSON.stringify(result.infos)}`;
   return reply.type('application/json').send(json + '}');
