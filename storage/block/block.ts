@@ -199,12 +199,12 @@ export class Block {
   }
 
   /** [mint, maxt, data | null] of a series' chunk list; data only when [mint, maxt] meets [lo, hi]. @internal */
-  chunkRow(id: number, lo: number, hi: number): [number, number, Uint8Array | null] | undefined {
+  chunkRow(id: number, lo: number, hi: number, withData = true): [number, number, Uint8Array | null] | undefined {
     const row = this.stmtChunks.get(id) as [number, number, number, number] | undefined;
     if (row === undefined) return undefined;
     const [dmint, span, off, len] = row;
     const mint = this.meta.minTime + dmint, maxt = mint + span;
-    if (maxt < lo || mint > hi) return [mint, maxt, null];
+    if (!withData || maxt < lo || mint > hi) return [mint, maxt, null];
     return [mint, maxt, this.readStream(off, len)];
   }
 
@@ -364,7 +364,7 @@ export class Block {
     const ids = this.postingsForMatchers(matchers);
     const hit: number[] = [];
     for (const id of ids) {
-      const row = this.chunkRow(id, lo, hi);
+      const row = this.chunkRow(id, lo, hi, false);
       if (row !== undefined && row[1] >= lo && row[0] <= hi) hit.push(id);
     }
     if (hit.length === 0) return 0;

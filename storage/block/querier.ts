@@ -9,6 +9,8 @@ import { XorIterator } from '../chunks/index.js';
 import { decodeChunkList, type ChunkRef } from './format.js';
 import type { Block } from './block.js';
 
+const EMPTY_BYTES = new Uint8Array(0);
+
 export class BlockQuerier implements Querier {
   private closed = false;
 
@@ -25,28 +27,40 @@ export class BlockQuerier implements Querier {
     if (lo > hi) return arraySeriesSet([], []);
     const warnings: string[] = [];
     const out: Series[] = [];
+    const labelsOnly = hints?.labelsOnly === true;
+    let ids: Int32Array;
     try {
-      const ids = b.postingsForMatchers(matchers);
-      const tombs = b.tombstones;
-      for (let k = 0; k < ids.length; k++) {
-        const id = ids[k]!;
-        const row = b.chunkRow(id, lo, hi);
-        if (row === undefined || row[2] === null) continue;
+      ids = b.postingsForMatchers(matchers);
+    } catch (err) {
+      return arraySeriesSet([], [`block ${b.ulid}: ${(err as Error).message}`]);
+    }
+    const tombs = b.tombstones;
+    let bad = 0;
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]!;
+      try {
+        const row = b.chunkRow(id, lo, hi, !labelsOnly);
+        if (row === undefined || row[1] < lo || row[0] > hi) continue;
         const [rmint, rmaxt, data] = row;
         const tomb = tombs.get(id);
         if (tomb !== undefined && covers(tomb, Math.max(lo, rmint), Math.min(hi, rmaxt))) continue;
+        if (data === null) {
+          out.push(new BlockSeries(b.labelsOf(id), EMPTY_BYTES, [], lo, hi, tomb));
+          continue;
+        }
         const refs = decodeChunkList(data, rmint);
         // Chunk-level pruning: keep only chunks meeting [lo, hi].
         let first = 0, last = refs.length;
         while (first < last && refs[first]!.maxt < lo) first++;
         while (last > first && refs[last - 1]!.mint > hi) last--;
         if (first === last) continue;
-        out.push(new BlockSeries(b.labelsOf(id), data, refs.slice(first, last), lo, hi, tomb, hints?.labelsOnly === true));
+        out.push(new BlockSeries(b.labelsOf(id), data, refs.slice(first, last), lo, hi, tomb));
+      } catch (err) {
+        // A damaged series: skip it, say so, keep answering with the others.
+        if (bad++ < 5) warnings.push(`block ${b.ulid}: series ${id} unreadable: ${(err as Error).message}`);
       }
-    } catch (err) {
-      const msg = `block ${b.ulid}: ${(err as Error).message}`;
-      warnings.push(msg);
     }
+    if (bad > 5) warnings.push(`block ${b.ulid}: ${bad} series unreadable in all`);
     return arraySeriesSet(out, warnings);
   }
 
@@ -114,11 +128,10 @@ class BlockSeries implements Series {
     private readonly mint: number,
     private readonly maxt: number,
     private readonly tomb: readonly number[] | undefined,
-    private readonly labelsOnly: boolean,
   ) {}
 
   iterator(): SampleIterator {
-    return new ChunkListIterator(this.data, this.labelsOnly ? [] : this.refs, this.mint, this.maxt, this.tomb);
+    return new ChunkListIterator(this.data, this.refs, this.mint, this.maxt, this.tomb);
   }
 }
 

@@ -178,6 +178,45 @@ describe('block querier', () => {
     check(Block.open(path));
   });
 
+  it('skips a series whose stored data is damaged, with a warning; the other series still answer', () => {
+    const head = fillHead(300);
+    for (const compression of ['deflate', 'none'] as const) {
+      const dir = newDir();
+      const b = persist(head, dir, { compression });
+      const path = b.path;
+      b.close();
+      // Damage one stream row in the middle of the file.
+      const db = new Database(path);
+      const rows = db.prepare('SELECT count(*) FROM stream').pluck().get() as number;
+      db.prepare('UPDATE stream SET bytes = zeroblob(length(bytes)) WHERE seq = ?').run(Math.floor(rows / 2));
+      db.close();
+      const blk = Block.open(path);
+      const ss = blk.querier(-Infinity, Infinity).select(ALL, -Infinity, Infinity);
+      let n = 0;
+      while (ss.next()) {
+        const it = ss.at().iterator();
+        while (it.next() !== ValueType.None);
+        n++;
+      }
+      expect(n).toBeGreaterThan(100);
+      if (compression === 'deflate') {
+        expect(n).toBeLessThan(300);
+        expect(ss.warnings().length).toBeGreaterThan(0);
+        expect(ss.warnings()[0]).toMatch(new RegExp(`block ${blk.ulid}: series \\d+ unreadable: .*frame \\d+ does not inflate`));
+      }
+      blk.close();
+    }
+  });
+
+  it('answers label-only selects from the index without reading chunks', () => {
+    const q = block.querier(-Infinity, Infinity);
+    const ss = q.select([new Matcher('=', 'job', 'node')], T0 + 60_000, T0 + 120_000, { labelsOnly: true });
+    const got: string[] = [];
+    while (ss.next()) got.push(ss.at().labels.toString());
+    expect(got).toEqual(Object.keys(selectAll(hq, [new Matcher('=', 'job', 'node')], T0 + 60_000, T0 + 120_000)));
+    q.close();
+  });
+
   it('reports an unreadable file as a corrupt block naming it', () => {
     const dir = newDir();
     const garbage = join(dir, '01ARZ3NDEKTSV4RRFFQ69G5FAV.block');
