@@ -139,12 +139,13 @@ export class TextParser implements MetricParser {
   /** True when the whole body is valid UTF-8 (one native pass): per-token checks are then skipped. */
   private readonly validUtf8: boolean;
 
-  constructor(body: Buffer, openMetrics: boolean, opts: TextParserOptions = {}) {
+  /** `knownValidUtf8`: the caller already checked the whole body (sub-parsers on the same body). */
+  constructor(body: Buffer, openMetrics: boolean, opts: TextParserOptions = {}, knownValidUtf8?: boolean) {
     this.buf = body as FastBuffer;
     this.end = body.length;
     this.om = openMetrics;
     this.skipCreated = openMetrics && opts.skipCreatedSeries === true;
-    this.validUtf8 = isUtf8(body);
+    this.validUtf8 = knownValidUtf8 ?? isUtf8(body);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -778,26 +779,34 @@ export class TextParser implements MetricParser {
     mine.del(METRIC_NAME, 'le', 'quantile');
     const want = mine.labels();
     const name = this.metricName();
-    const sub = new TextParser(this.buf, true, {});
+    const sub = new TextParser(this.buf, true, {}, this.validUtf8);
     sub.pos = this.pos;
     sub.lineAtPos = this.lineAtPos;
     sub.mtype = this.mtype;
     const lb = new LabelsBuilder();
-    // Bounded: the sub-parser walks forward through the body at most once.
-    for (let k = sub.next(); k !== null; k = sub.next()) {
-      if (k !== 'series') return undefined;
-      const n = sub.metricName();
-      if (!n.endsWith('_created')) {
-        if (!sameFamily(name, n)) return undefined;
-        continue;
-      }
-      if (!sameFamily(name, n)) return undefined;
-      sub.labels(lb);
-      lb.del(METRIC_NAME);
-      if (lb.labels().equals(want)) return Math.trunc(sub.value() * 1000);
+    try {
+      return lookFor(sub, name, want, lb);
+    } catch (e) {
+      // Bad input further down: the main walk will report it at its line.
+      if (e instanceof ExpositionError) return undefined;
+      throw e;
     }
-    return undefined;
   }
+}
+
+/** Walks `sub` through the rest of the family for the `_created` line matching `want`. */
+function lookFor(sub: TextParser, name: string, want: Labels, lb: LabelsBuilder): number | undefined {
+  // Bounded: the sub-parser walks forward through the body at most once.
+  for (let k = sub.next(); k !== null; k = sub.next()) {
+    if (k !== 'series') return undefined;
+    const n = sub.metricName();
+    if (!sameFamily(name, n)) return undefined;
+    if (!n.endsWith('_created')) continue;
+    sub.labels(lb);
+    lb.del(METRIC_NAME);
+    if (lb.labels().equals(want)) return Math.trunc(sub.value() * 1000);
+  }
+  return undefined;
 }
 
 const FAMILY_SUFFIXES = ['_total', '_created', '_count', '_sum', '_bucket', '_gcount', '_gsum', '_info'];
