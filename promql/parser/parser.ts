@@ -1014,7 +1014,7 @@ class Parser {
     if (operand.kind === 'number') {
       const n = operand as Mutable<NumberLiteral>;
       if (t.type === 'SUB') n.value = -n.value;
-      if (Math.abs(n.value) > MAX_DURATION_SECONDS) throw this.error(this.tokRange(t), 'duration out of range');
+      if (!(Math.abs(n.value) <= MAX_DURATION_SECONDS)) throw this.error(this.tokRange(t), 'duration out of range');
       n.posRange = { start: t.pos, end: n.posRange.end };
       return n;
     }
@@ -1025,7 +1025,7 @@ class Parser {
 
   private durationLiteral(t: Token): NumberLiteral {
     const n = this.numberLiteral(t);
-    if (Math.abs(n.value) > MAX_DURATION_SECONDS) throw this.error(n.posRange, 'duration out of range');
+    if (!(Math.abs(n.value) <= MAX_DURATION_SECONDS)) throw this.error(n.posRange, 'duration out of range');
     return n;
   }
 
@@ -1077,7 +1077,8 @@ class Parser {
       const n = this.tok;
       if (n.type === 'NUMBER' || n.type === 'DURATION') {
         this.advance();
-        d = this.applySign(t, this.durationLiteral(n));
+        // A signed literal is range-checked once, at the sign (as Prometheus's offset rule does).
+        d = this.applySign(t, this.numberLiteral(n));
       } else if (n.type === 'LEFT_PAREN') {
         d = this.applySign(t, this.parseDurationUnary(ctx, expected));
       } else {
@@ -1094,7 +1095,7 @@ class Parser {
       ms = secondsToMs(d.value);
     } else {
       const secs = this.evalDuration(d);
-      if (Math.abs(secs) > MAX_DURATION_SECONDS) throw this.error(d.posRange, 'duration is out of range');
+      if (!(Math.abs(secs) <= MAX_DURATION_SECONDS)) throw this.error(d.posRange, 'duration is out of range');
       ms = Math.trunc(secs * 1000);
       offsetExpr = d;
     }
