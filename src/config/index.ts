@@ -5,6 +5,7 @@ export { loadConfigFile, resolveRuleFiles, defaultConfig, loadDefaultConfig, DEF
 export { checkConfigCommand, type CheckIo } from './check.js';
 export { checkRelabelConfig, DEFAULT_RELABEL_CONFIG, RELABEL_ACTIONS } from './relabel.js';
 export { DEFAULT_HTTP_CLIENT } from './http.js';
+export { formatConfig, formatSize } from './format.js';
 export { parseDuration, formatDuration, parseSize } from './units.js';
 export {
   DEFAULT_SCRAPE_PROTOCOLS,

@@ -2,12 +2,12 @@
  * prometheus.yml → {@link Config}: strict parsing with positions, Prometheus 3.5 defaults and
  * validation (config.go's UnmarshalYAML / Validate, with the same messages where there is one).
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { checkKubernetesSDConfig, KUBERNETES_ROLES, type KubernetesRole, type KubernetesSDConfig, type KubernetesSelector, type LabelSet } from '../../discovery/index.js';
 import { isLegacyLabelName, isValidLabelName, isWellFormed } from '../../storage/index.js';
 import { ConfigError } from './errors.js';
+import { formatConfig, remoteWriteHash } from './format.js';
 import { DEFAULT_HTTP_CLIENT, HTTP_CLIENT_KEYS, canonicalHeaderKey, parseHttpClient, resolvePath } from './http.js';
 import { parseRelabelConfigs, type NameScheme } from './relabel.js';
 import {
@@ -539,7 +539,7 @@ function parseRemoteWrite(src: Source, item: Item, dir: string): RemoteWriteConf
   };
   const explicit = m.str('name') ?? '';
   // As Prometheus: an unnamed queue is named by a hash of its config (6 hex digits).
-  const name = explicit !== '' ? explicit : createHash('md5').update(JSON.stringify(base)).digest('hex').slice(0, 6);
+  const name = explicit !== '' ? explicit : remoteWriteHash(base);
   return Object.freeze({ ...base, name, nameGiven: explicit !== '' });
 }
 
@@ -707,7 +707,7 @@ export function parseConfig(text: string, file: string, opts: ParseOptions = {})
   }
   const misc = checkMisc(top);
 
-  return Object.freeze({
+  const parsed = {
     global,
     ruleFiles: Object.freeze(ruleFiles),
     scrapeConfigFiles: Object.freeze(scrapeConfigFiles),
@@ -715,9 +715,9 @@ export function parseConfig(text: string, file: string, opts: ParseOptions = {})
     alerting,
     remoteWrite: Object.freeze(remoteWrite),
     storage: Object.freeze({ tsdbOutOfOrderTimeWindow: misc.outOfOrderTimeWindow, exemplarsMaxExemplars: misc.maxExemplars }),
-    source: src.redacted(),
     file,
-  });
+  };
+  return Object.freeze({ ...parsed, source: formatConfig(parsed) });
 }
 
 export { canonicalHeaderKey, DEFAULT_HTTP_CLIENT };

@@ -216,10 +216,10 @@ export interface Config {
   readonly alerting: AlertingConfig;
   readonly remoteWrite: readonly RemoteWriteConfig[];
   /**
-   * The YAML as loaded, with every secret (passwords, credentials, bearer tokens, TLS keys,
-   * client secrets, secret headers) replaced by `<secret>`; layout and comments kept. Served by
-   * /api/v1/status/config. (Prometheus re-marshals its parsed config with defaults; this keeps
-   * the user's text instead.)
+   * The loaded config re-serialised as Prometheus does for /api/v1/status/config: snake_case,
+   * every default written out, relative paths resolved, and every secret (passwords,
+   * credentials, bearer tokens, TLS keys, client secrets, secret headers) as `<secret>`.
+   * Scrape configs from scrape_config_files appear inline. It loads back to the same config.
    */
   readonly source: string;
   /** `scrape_config_files` patterns, resolved against the config file's directory (their scrape configs are merged into scrapeConfigs). */

@@ -257,32 +257,57 @@ describe('units', () => {
   });
 });
 
-describe('secrets', () => {
-  it('source hides every secret and keeps the rest', () => {
-    const c = parseConfig(
-      `scrape_configs:
-  - job_name: a # comment kept
+describe('source (as /api/v1/status/config shows it)', () => {
+  const yaml = `global:
+  external_labels: {dc: eu}
+scrape_configs:
+  - job_name: a # comment
     basic_auth: {username: u, password: hunter2}
+    body_size_limit: 10MB
+    static_configs: [{targets: ['x:1'], labels: {env: prod}}]
+    relabel_configs: [{source_labels: [a], regex: 'on', action: keep}]
   - job_name: b
     authorization: {credentials: "tok-1"}
     tls_config: {cert: CERT, key: PRIVATE-KEY}
+    kubernetes_sd_configs: [{role: pod, namespaces: {names: [x]}}]
+    file_sd_configs: [{files: [sd.json]}]
   - job_name: c
     bearer_token: tok-2
     proxy_url: http://p:1
     proxy_connect_header: {X-Auth: [tok-3]}
+    http_headers: {X-Key: {secrets: [tok-5], values: [plain]}}
 remote_write:
   - url: http://r/w
     oauth2: {client_id: id, client_secret: tok-4, token_url: http://t}
-`,
-      'x.yml',
-    );
-    for (const s of ['hunter2', 'tok-1', 'PRIVATE-KEY', 'tok-2', 'tok-3', 'tok-4']) expect(c.source).not.toContain(s);
-    expect(c.source.match(/<secret>/g)!.length).toBe(6);
-    expect(c.source).toContain('# comment kept');
-    expect(c.source).toContain('username: u');
-    expect(() => parseConfig(c.source, 'again.yml')).not.toThrow();
-    // The parsed values keep the real secrets.
+    write_relabel_configs: [{source_labels: [__name__], regex: 'x.*', action: drop}]
+alerting:
+  alertmanagers: [{static_configs: [{targets: ['am:9093']}]}]
+`;
+  const c = parseConfig(yaml, '/etc/p/x.yml');
+
+  it('hides every secret', () => {
+    for (const s of ['hunter2', 'tok-1', 'PRIVATE-KEY', 'tok-2', 'tok-3', 'tok-4', 'tok-5']) expect(c.source).not.toContain(s);
+    expect(c.source.match(/<secret>/g)!.length).toBe(7);
     expect(c.scrapeConfigs[0]!.httpClient.basicAuth?.password).toBe('hunter2');
+  });
+
+  it('writes defaults in Prometheus spelling', () => {
+    expect(c.source).toContain('  scrape_interval: 1m\n  scrape_timeout: 10s\n');
+    expect(c.source).toContain('    body_size_limit: 10MiB\n');
+    expect(c.source).toContain('    metrics_path: /metrics\n');
+    expect(c.source).toContain('/etc/p/sd.json');
+  });
+
+  it('loads back to the same config, secrets aside', () => {
+    const again = parseConfig(c.source, '/etc/p/x.yml');
+    const strip = (x: unknown): unknown => JSON.parse(JSON.stringify(x, (k, v) => (k === 'source' ? undefined : v === '<secret>' ? 'S' : v)));
+    const hide = (x: unknown): unknown =>
+      JSON.parse(JSON.stringify(x, (k, v) => (['password', 'credentials', 'key', 'clientSecret', 'source'].includes(k) ? 'S' : k === 'proxyConnectHeader' || k === 'secrets' ? 'S' : v)));
+    expect(hide(strip(again))).toEqual(hide(strip(c)));
+    for (const v of VALID) {
+      const first = parseConfig(v.yaml, '/etc/p/v.yml');
+      expect(hide(strip(parseConfig(first.source, '/etc/p/v.yml'))), v.name).toEqual(hide(strip(first)));
+    }
   });
 });
 
