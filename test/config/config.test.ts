@@ -293,8 +293,9 @@ alerting:
 
   it('writes defaults in Prometheus spelling', () => {
     expect(c.source).toContain('  scrape_interval: 1m\n  scrape_timeout: 10s\n');
-    expect(c.source).toContain('    body_size_limit: 10MiB\n');
-    expect(c.source).toContain('    metrics_path: /metrics\n');
+    expect(c.source).toContain('\n  body_size_limit: 10MiB\n');
+    expect(c.source).toContain('\n- job_name: a\n  honor_timestamps: true\n');
+    expect(c.source).toContain('\n  metrics_path: /metrics\n');
     expect(c.source).toContain('/etc/p/sd.json');
   });
 
