@@ -190,6 +190,7 @@ export async function runServer(flags: ParsedFlags): Promise<number> {
       }),
       parseSelector,
       queryTimeoutMs: queryTimeout,
+      maxConcurrentQueries: Number(f('query.max-concurrency')),
       lookbackDeltaMs: lookbackDelta,
       configYaml: () => config.source,
       externalLabels: () => config.global.externalLabels,

@@ -29,6 +29,8 @@ export interface ApiDeps {
   query: QueryService;
   parseSelector: (s: string) => Matcher[];
   queryTimeoutMs: number;
+  /** --query.max-concurrency */
+  maxConcurrentQueries: number;
   lookbackDeltaMs: number;
   configYaml: () => string;
   externalLabels: () => Readonly<Record<string, string>>;
@@ -51,7 +53,7 @@ type Registered = { plugin: FastifyPluginAsync<never>; opts?: object };
 
 export function apiPlugins(d: ApiDeps): Registered[] {
   const list: Registered[] = [
-    { plugin: queryApi as FastifyPluginAsync<never>, opts: { service: d.query, defaultTimeoutMs: d.queryTimeoutMs } },
+    { plugin: queryApi as FastifyPluginAsync<never>, opts: { service: d.query, defaultTimeoutMs: d.queryTimeoutMs, maxConcurrency: d.maxConcurrentQueries } },
     { plugin: seriesApi as FastifyPluginAsync<never>, opts: { queryable: d.queryable, parseSelector: d.parseSelector } },
     {
       plugin: statusApi as FastifyPluginAsync<never>,

@@ -52,6 +52,8 @@ export interface QueryApiDeps {
   service: QueryService;
   /** --query.timeout in ms. */
   defaultTimeoutMs: number;
+  /** --query.max-concurrency: queries evaluated at once; the others wait their turn. Default 20. */
+  maxConcurrency?: number;
   now?: () => number;
 }
 
@@ -124,9 +126,44 @@ function clientSignal(req: FastifyRequest): { signal: AbortSignal; done: () => v
   return { signal: ac.signal, done: () => req.raw.socket.off('close', onClose) };
 }
 
+/** A counting semaphore: at most `slots` holders; waiters are served in arrival order. */
+export class Gate {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+  constructor(slots: number) {
+    this.free = Math.max(1, slots);
+  }
+  async run<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    if (this.free > 0) this.free--;
+    else {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          const i = this.waiting.indexOf(go);
+          if (i >= 0) this.waiting.splice(i, 1);
+          reject(new ApiError('canceled', 'query was canceled while waiting for a query slot'));
+        };
+        const go = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.waiting.push(go);
+      });
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
 export const queryApi: FastifyPluginAsync<QueryApiDeps> = async (app, deps) => {
   registerFormParser(app);
   const now = deps.now ?? Date.now;
+  const gate = new Gate(deps.maxConcurrency ?? 20);
 
   const options = (params: Params, signal: AbortSignal): QueryOptions => {
     let timeoutMs = deps.defaultTimeoutMs;
@@ -152,7 +189,8 @@ export const queryApi: FastifyPluginAsync<QueryApiDeps> = async (app, deps) => {
     const t = tp === undefined || tp === '' ? now() : parseTimeParam(tp, 'time');
     const c = clientSignal(req);
     try {
-      const r = await deps.service.instant(params.get('query') ?? '', t, options(params, c.signal));
+      const opts = options(params, c.signal);
+      const r = await gate.run(() => deps.service.instant(params.get('query') ?? '', t, opts), c.signal);
       return respond(r, limit);
     } finally {
       c.done();
@@ -173,7 +211,8 @@ export const queryApi: FastifyPluginAsync<QueryApiDeps> = async (app, deps) => {
     }
     const c = clientSignal(req);
     try {
-      const r = await deps.service.range(params.get('query') ?? '', start, end, step, options(params, c.signal));
+      const opts = options(params, c.signal);
+      const r = await gate.run(() => deps.service.range(params.get('query') ?? '', start, end, step, opts), c.signal);
       return respond(r, limit);
     } finally {
       c.done();
