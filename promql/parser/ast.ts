@@ -145,7 +145,7 @@ export interface BinaryExpr {
   readonly op: BinaryOp;
   readonly lhs: Expr;
   readonly rhs: Expr;
-  /** Present when both sides are vectors (or when on/ignoring/group_x was written). */
+  /** Present exactly when both sides are instant vectors (as in Prometheus, which drops it otherwise). */
   readonly matching: VectorMatching | null;
   /** The `bool` modifier of comparisons. */
   readonly returnBool: boolean;
