@@ -657,3 +657,44 @@ describe('API server outages', () => {
     expect(one(seriesA, 'up').samples.every(([, v]) => v === 1)).toBe(true);
   });
 });
+
+describe('config reload', () => {
+  it('widening and narrowing namespaces: targets in both configs continue without stale markers, a removed namespace goes stale', async () => {
+    const api = await apiServer();
+    const a = await pod('127.0.0.23', { '/metrics': 'team_info{team="a"} 1\n' });
+    const b = await pod('127.0.0.24', { '/metrics': 'team_info{team="b"} 1\n' });
+    for (const [ns, srv] of [['team-a', a], ['team-b', b]] as const) {
+      api.create('pods', makePod({ namespace: ns, name: 'svc-0', ip: srv.host, labels: { app: 'svc' }, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(srv.port) } }));
+    }
+    const cfg = (names: string[]): string => annotationConfig(api, names.join(', '), '1s');
+    const s = stack(api);
+    s.apply(cfg(['team-a']));
+    await waitFor(() => s.okScrapes(a.address) >= 1, 'team-a scraped');
+    expect(s.targets('kubernetes-pods')).toEqual([a.address]);
+    expect(b.requests).toEqual([]);
+
+    // Reload with both namespaces (a new provider; team-a's target comes back from it).
+    s.apply(cfg(['team-a', 'team-b']));
+    await waitFor(() => s.okScrapes(b.address) >= 1, 'team-b scraped after the reload');
+    const okA = s.okScrapes(a.address);
+    await waitFor(() => s.okScrapes(a.address) >= okA + 2, 'team-a scraped twice more');
+    expect(s.targets('kubernetes-pods')).toEqual([a.address, b.address]);
+    await api.waitForWatches('pods', 2);
+    expect(api.requestsTo('/api/v1/namespaces/team-b/pods').length).toBeGreaterThanOrEqual(2);
+
+    // Reload with team-b only: team-a's target stops and goes stale; team-b's continues.
+    s.apply(cfg(['team-b']));
+    await waitFor(() => s.targets('kubernetes-pods').length === 1 && s.allStale(a.address), 'team-a stale after narrowing');
+    expect(s.targets('kubernetes-pods')).toEqual([b.address]);
+    const okB = s.okScrapes(b.address);
+    await waitFor(() => s.okScrapes(b.address) >= okB + 2, 'team-b scraped twice more');
+
+    // Only the markers of the narrowing: before it, team-a's series had no NaN; team-b's has none.
+    for (const x of s.instance(a.address)) {
+      const nan = x.samples.filter(([, v]) => Number.isNaN(v));
+      expect(nan, x.labels['__name__']).toHaveLength(1);
+      expect(x.samples[x.samples.length - 1]![1]).toBeNaN();
+    }
+    for (const x of s.instance(b.address)) expect(x.samples.filter(([, v]) => Number.isNaN(v)), x.labels['__name__']).toEqual([]);
+  });
+});
