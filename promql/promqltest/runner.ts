@@ -438,8 +438,66 @@ function runEval(engine: Engine, parser: PromqltestParser, head: Head, histogram
   const ordered = cmd.expects.some((e) => e.type === 'ordered');
   const diff = compareValue(cmd, res.value, ordered);
   if (diff) problems.push(diff);
+  if (problems.length === 0 && cmd.instant && !usesStartOrEnd(expr)) {
+    const c = rangeConsistency(engine, head, expr, cmd.start, res.value);
+    if (c) problems.push(c);
+  }
   if (problems.length > 0) return fail(problems.join('\n'));
   return { ...base, status: 'pass' };
+}
+
+/** `@ start()` / `@ end()` mean other times in a range query, so no consistency check then. */
+function usesStartOrEnd(e: Expr): boolean {
+  switch (e.kind) {
+    case 'vector':
+      return e.startOrEnd !== null;
+    case 'matrix':
+      return e.vector.startOrEnd !== null;
+    case 'subquery':
+      return e.startOrEnd !== null || usesStartOrEnd(e.expr);
+    case 'paren':
+    case 'unary':
+    case 'step_invariant':
+      return usesStartOrEnd(e.expr);
+    case 'call':
+      return e.args.some(usesStartOrEnd);
+    case 'aggregate':
+      return usesStartOrEnd(e.expr) || (e.param !== null && usesStartOrEnd(e.param));
+    case 'binary':
+      return usesStartOrEnd(e.lhs) || usesStartOrEnd(e.rhs);
+    default:
+      return false;
+  }
+}
+
+/**
+ * As Go's runner does: an instant query's result must equal the middle step of the same query
+ * run as a range query from t-1m to t+1m (catches range-only evaluation bugs).
+ */
+function rangeConsistency(engine: Engine, head: Head, expr: Expr, t: number, inst: QueryValue): string | undefined {
+  if (inst.type !== 'vector' && inst.type !== 'scalar') return undefined;
+  let r: QueryResult;
+  try {
+    r = engine.range(head, expr, t - 60_000, t + 60_000, 60_000);
+  } catch (err) {
+    return `range-mode consistency: the range query failed: ${(err as Error).message}`;
+  }
+  if (r.value.type !== 'matrix') return `range-mode consistency: range query returned ${r.value.type}`;
+  const got = new Map<string, number>();
+  for (const s of r.value.series) {
+    for (let i = 0; i < s.t.length; i++) if (s.t[i] === t) got.set(s.labels.key(), s.v[i]!);
+  }
+  const want = new Map<string, { labels: Labels; v: number }>();
+  if (inst.type === 'scalar') want.set(Labels.EMPTY.key(), { labels: Labels.EMPTY, v: inst.v });
+  else for (const s of inst.samples) want.set(s.labels.key(), { labels: s.labels, v: s.v });
+  const lines: string[] = [];
+  for (const [k, w] of want) {
+    const g = got.get(k);
+    if (g === undefined) lines.push(`  ${w.labels.toString()} ${fmtNum(w.v)} missing at the middle step of the range query`);
+    else if (!almostEqual(g, w.v)) lines.push(`  ${w.labels.toString()} instant ${fmtNum(w.v)} but range ${fmtNum(g)}`);
+  }
+  for (const k of got.keys()) if (!want.has(k)) lines.push(`  unexpected series in range mode: ${k.replace(/\xff/g, ',')}`);
+  return lines.length > 0 ? `range-mode consistency (t-1m..t+1m step 1m differs from the instant result):\n${lines.join('\n')}` : undefined;
 }
 
 function checkFailure(base: { file: string; line: number; query: string }, fail: (m: string) => EvalOutcome, exps: ExpectLine[], message: string): EvalOutcome {
