@@ -76,7 +76,6 @@ const BINARY_PREC: Partial<Record<TokenType, number>> = {
   ATAN2: 5,
   POW: 6,
 };
-const MUL_PREC = 5;
 const POW_PREC = 6;
 
 const BINARY_OP: Partial<Record<TokenType, BinaryOp>> = {
