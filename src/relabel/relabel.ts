@@ -395,6 +395,29 @@ function sourceValue(st: State, s: Step): string {
   return v;
 }
 
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Go's strings.ToLower / ToUpper: each code point through Unicode's simple case mapping (one
+ * code point to one), unlike JS's full mapping ('ß' stays 'ß' in upper case, 'İ' lowers to 'i',
+ * a final 'Σ' lowers to 'σ').
+ */
+export function goCase(s: string, upper: boolean): string {
+  if (!NON_ASCII.test(s)) return upper ? s.toUpperCase() : s.toLowerCase();
+  let out = '';
+  for (const ch of s) {
+    if (!upper && ch === '\u0130') {
+      out += 'i';
+      continue;
+    }
+    const m = upper ? ch.toUpperCase() : ch.toLowerCase();
+    // A multi-code-point result comes from SpecialCasing; Go keeps the character.
+    out += m.length === ch.length || [...m].length === 1 ? m : ch;
+  }
+  return out;
+}
+
 /** md5 of the value; the last 8 bytes as a big-endian uint64, mod `modulus` (as Prometheus). */
 export function hashmod(value: string, modulus: number | bigint): bigint {
   const h = createHash('md5').update(value, 'utf8').digest();
@@ -423,10 +446,10 @@ function apply(st: State, s: Step): boolean {
       return true;
     }
     case 'lowercase':
-      st.set(s.targetLabel, sourceValue(st, s).toLowerCase());
+      st.set(s.targetLabel, goCase(sourceValue(st, s), false));
       return true;
     case 'uppercase':
-      st.set(s.targetLabel, sourceValue(st, s).toUpperCase());
+      st.set(s.targetLabel, goCase(sourceValue(st, s), true));
       return true;
     case 'hashmod':
       st.set(s.targetLabel, hashmod(sourceValue(st, s), s.modulus).toString());

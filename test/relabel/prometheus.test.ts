@@ -21,7 +21,7 @@ const groups = [
       __meta_kubernetes_namespace: 'shop',
       __meta_kubernetes_pod_name: 'web-1',
       __meta_kubernetes_pod_label_app: 'web',
-      __meta_kubernetes_pod_label_tier: 'Front',
+      __meta_kubernetes_pod_label_tier: 'Front-İstanbul-ΟΔΟΣ-straße-ﬀ',
       __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true',
       __meta_kubernetes_pod_annotation_prometheus_io_port: '9102',
       __meta_kubernetes_pod_annotation_prometheus_io_path: '/custom',

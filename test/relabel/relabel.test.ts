@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig, type RelabelConfig } from '../../src/config/index.js';
 import { RE2JS } from 're2js';
 import { compileRelabelConfigs, hashmod, relabel, relabelBuilder } from '../../src/relabel/index.js';
-import { alternationOfPrefixes } from '../../src/relabel/relabel.js';
+import { alternationOfPrefixes, goCase } from '../../src/relabel/relabel.js';
 import { Labels, LabelsBuilder } from '../../storage/index.js';
 
 /** Relabel configs through the real loader (so every case is also a valid config). */
@@ -350,5 +350,19 @@ describe('regex fast paths agree with RE2', () => {
     expect(alternationOfPrefixes('(a|b).*')).toBeUndefined();
     expect(alternationOfPrefixes('go_[a-z].*|dev')).toBeUndefined();
     expect(alternationOfPrefixes('a|b')).toBeUndefined();
+  });
+});
+
+describe('lowercase/uppercase follow Go (simple case mapping per code point)', () => {
+  it.each([
+    ['ABC', false, 'abc'],
+    ['ÄÖÜ', false, 'äöü'],
+    ['\u0130stanbul', false, 'istanbul'],
+    ['ΟΔΟΣ', false, 'οδοσ'],
+    ['straße', true, 'STRAßE'],
+    ['ﬀ', true, 'ﬀ'],
+    ['héllo 😀', true, 'HÉLLO 😀'],
+  ])('%s (upper=%s) -> %s', (input, upper, want) => {
+    expect(goCase(input, upper)).toBe(want);
   });
 });
