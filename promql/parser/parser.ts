@@ -1437,10 +1437,14 @@ class Parser {
     const t = this.tok;
     if (t.type !== 'NUMBER') throw this.unexpected('series values', '');
     this.advance();
-    if (!/^\d+$/.test(t.val) || Number(t.val) > Number.MAX_SAFE_INTEGER) {
-      throw this.error(this.tokRange(t), `invalid repetition in series values: ${t.val}`);
+    if (!/^\d+$/.test(t.val)) {
+      throw this.error(this.tokRange(t), `invalid repetition in series values: strconv.ParseUint: parsing ${JSON.stringify(t.val)}: invalid syntax`);
     }
-    return Number(t.val);
+    if (BigInt(t.val) > 2n ** 64n - 1n) {
+      throw this.error(this.tokRange(t), `invalid repetition in series values: strconv.ParseUint: parsing ${JSON.stringify(t.val)}: value out of range`);
+    }
+    // Larger counts than this are refused by the expansion limit anyway.
+    return Math.min(Number(t.val), Number.MAX_SAFE_INTEGER);
   }
 }
 

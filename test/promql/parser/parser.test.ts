@@ -594,7 +594,9 @@ describe('series descriptions', () => {
   });
   it('rejects bad values and bounds expansion', () => {
     expect(() => parseSeriesDescription('up foo')).toThrow('unexpected identifier "foo" in series values, expected number or "stale"');
-    expect(() => parseSeriesDescription('up 1x1.5')).toThrow('invalid repetition in series values: 1.5');
+    expect(() => parseSeriesDescription('up 1x1.5')).toThrow('invalid repetition in series values: strconv.ParseUint: parsing "1.5": invalid syntax');
+    expect(() => parseSeriesDescription('up 1x99999999999999999999')).toThrow('value out of range');
+    expect(() => parseSeriesDescription('up 1x9999999999999999999')).toThrow('expands to more than');
     expect(() => parseSeriesDescription('up 1+1x20000000')).toThrow('expands to more than');
     expect(() => parseSeriesDescription('up {{schema:1 sum:3}}')).toThrow('native histogram');
   });
