@@ -47,7 +47,12 @@ export class Source {
     if (err) {
       const off = err.pos[0];
       const { line, col } = this.lc.linePos(off);
-      throw new ConfigError(file, line, col, '', `yaml: ${err.message.split('\n')[0]}`);
+      let msg = err.message.split('\n')[0]!;
+      if (err.code === 'DUPLICATE_KEY') {
+        const key = /^[^:\n]*/.exec(text.slice(off))![0].trim().replace(/^(['"])(.*)\1$/, '$2');
+        msg = `mapping key ${JSON.stringify(key)} already defined`;
+      }
+      throw new ConfigError(file, line, col, '', `yaml: ${msg}`);
     }
   }
 

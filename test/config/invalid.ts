@@ -468,7 +468,7 @@ export const INVALID: readonly InvalidCase[] = [
     name: 'duplicate key',
     yaml: `global:\n  scrape_interval: 1m\n  scrape_interval: 2m\n`,
     line: 3,
-    message: 'yaml:',
+    message: 'yaml: mapping key "scrape_interval" already defined',
     promtool: true,
   },
   {
