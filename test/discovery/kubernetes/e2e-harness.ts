@@ -216,3 +216,20 @@ export async function waitFor(pred: () => boolean, what: string, describe: () =>
   const extra = describe();
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${extra ? `; ${extra}` : ''}`);
 }
+
+/** Polls an async `check` until it returns a value (errors count as "not yet"), bounded. */
+export async function pollAsync<T>(check: () => Promise<T | undefined>, what: string, describe: () => string = () => '', timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let err: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      err = e;
+    }
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${err ? `: ${(err as Error).message}` : ''}\n${describe()}`);
+}

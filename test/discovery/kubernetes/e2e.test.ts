@@ -5,12 +5,13 @@
 // prometheus.io/* annotation recipe, keeping cadvisor pods by namespace and app label, Istio's
 // envoy __address__ port rewrite, live pod changes with staleness, and endpoints /
 // endpointslice targets joined with their pods and services.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Matcher } from '../../../storage/index.js';
-import { PodServer, Stack, startOnSamePort, waitFor, type Series } from './e2e-harness.js';
+import { SEXTANT_MAIN, getJson, startSextant, type Peer } from '../../interop/peers.js';
+import { PodServer, Stack, pollAsync, startOnSamePort, waitFor, type Series } from './e2e-harness.js';
 import { FakeApiServer } from './fake-apiserver.js';
 import { makeEndpoints, makeEndpointSlice, makePod, makeService } from './fixtures.js';
 
@@ -696,5 +697,41 @@ describe('config reload', () => {
       expect(x.samples[x.samples.length - 1]![1]).toBeNaN();
     }
     for (const x of s.instance(b.address)) expect(x.samples.filter(([, v]) => Number.isNaN(v)), x.labels['__name__']).toEqual([]);
+  });
+});
+
+describe('the server process', () => {
+  // The built server (`node dist/src/main.js`); without a build there is nothing to start.
+  const serverIt = existsSync(SEXTANT_MAIN) ? it : it.skip;
+
+  serverIt('loads kubernetes_sd_configs from its config file, scrapes the annotated pod, answers queries with its labels, and forgets it once deleted', async () => {
+    const api = await apiServer();
+    const app = await pod('127.0.0.25', { '/metrics': '# TYPE orders_total counter\norders_total{status="ok"} 5\n' });
+    api.create('pods', makePod({ namespace: 'shop', name: 'orders-0', ip: app.host, labels: { app: 'orders' }, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(app.port) } }));
+    const peer: Peer = await startSextant(annotationConfig(api, undefined, '1s'));
+    cleanups.push(() => peer.stop());
+    type Result = { metric: Record<string, string>; value: [number, string] }[];
+    const query = async (q: string): Promise<Result> => (await getJson<{ data: { result: Result } }>(peer.url, `/api/v1/query?query=${encodeURIComponent(q)}`)).data.result;
+
+    // The discovery manager of the server sends at most every 5 s (Prometheus's updatert).
+    const result = await pollAsync(async () => {
+      const r = await query('orders_total');
+      return r.length > 0 ? r : undefined;
+    }, 'orders_total from the discovered pod', () => peer.output().slice(-2000));
+    expect(result).toEqual([
+      { metric: { __name__: 'orders_total', status: 'ok', instance: app.address, job: 'kubernetes-pods', namespace: 'shop', pod: 'orders-0', app: 'orders' }, value: [expect.any(Number), '5'] },
+    ]);
+    const targets = await getJson<{ data: { activeTargets: { discoveredLabels: Record<string, string>; labels: Record<string, string>; health: string }[] } }>(peer.url, '/api/v1/targets');
+    expect(targets.data.activeTargets).toHaveLength(1);
+    expect(targets.data.activeTargets[0]!.discoveredLabels).toMatchObject({ __address__: '127.0.0.25:8080', __meta_kubernetes_pod_name: 'orders-0', __meta_kubernetes_pod_annotation_prometheus_io_port: String(app.port) });
+
+    const selfMetrics = await (await fetch(`${peer.url}/metrics`)).text();
+    expect(selfMetrics).toContain('prometheus_sd_discovered_targets{config="kubernetes-pods",name="scrape"} 1');
+
+    // Deleted: once the stale markers are in, the series is gone from instant queries.
+    api.remove('pods', 'shop', 'orders-0');
+    await pollAsync(async () => ((await query('orders_total')).length === 0 && (await query('up{pod="orders-0"}')).length === 0 ? true : undefined), "the deleted pod's series to go stale", () => peer.output().slice(-2000));
+    const after = await getJson<{ data: { activeTargets: unknown[] } }>(peer.url, '/api/v1/targets');
+    expect(after.data.activeTargets).toEqual([]);
   });
 });
