@@ -174,6 +174,11 @@ export interface RangeEnv {
   readonly times: Float64Array;
   /** Set once per series by functions that warn about their input (to avoid per-step checks). */
   flag: number;
+  /**
+   * For rate/increase: resets[k] = number of counter resets among samples 1..k of the series,
+   * so a window without resets skips the reset scan.
+   */
+  resets: Int32Array;
 }
 
 export class Evaluator {
@@ -439,9 +444,12 @@ export class Evaluator {
     const isCounterFn = name === 'rate' || name === 'increase';
     const range = arg.range;
     const step = this.interval;
-    const env: RangeEnv = { ctx: this.ctx, call, labels: Labels.EMPTY, times: this.times, flag: 0 };
+    const env: RangeEnv = { ctx: this.ctx, call, labels: Labels.EMPTY, times: this.times, flag: 0, resets: new Int32Array(0) };
     const scratch = sink ? newSeries(Labels.EMPTY, n) : undefined;
-    const dups = sink && !keepName && !this.ctx.delayed ? new Map<string, Uint8Array>() : undefined;
+    // Series of one selector with a fixed metric name cannot become equal by losing the name.
+    const fixedName = arg.kind === 'matrix' && arg.vector.matchers.some((m) => m.name === METRIC_NAME && m.type === '=');
+    const dups = sink && !keepName && !this.ctx.delayed && !fixedName ? new Map<string, Uint8Array>() : undefined;
+    let lastCheckedName = '\x00';
     const apply = (labels: Labels, ts: Float64Array, vs: Float64Array, cnt: number, rt: Float64Array, dropName: boolean): void => {
       let res: StepSeries | undefined;
       if (scratch) {
@@ -453,6 +461,12 @@ export class Evaluator {
       let hi = 0;
       (env as { labels: Labels }).labels = labels;
       env.flag = 0;
+      if (isCounterFn) {
+        if (env.resets.length < cnt) env.resets = new Int32Array(Math.max(cnt, env.resets.length * 2));
+        const r = env.resets;
+        r[0] = 0;
+        for (let k = 1; k < cnt; k++) r[k] = r[k - 1]! + (vs[k]! < vs[k - 1]! ? 1 : 0);
+      }
       for (let i = 0; i < n; i++) {
         const t = rt[i]!;
         while (hi < cnt && ts[hi]! <= t) hi++;
@@ -467,9 +481,10 @@ export class Evaluator {
       if (res === undefined) return;
       if (isCounterFn) {
         const mn = labels.get(METRIC_NAME);
-        if (mn !== '' && !/(_total|_sum|_count|_bucket)$/.test(mn)) {
+        if (mn !== lastCheckedName && mn !== '' && !/(_total|_sum|_count|_bucket)$/.test(mn)) {
           this.ctx.ann.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${goQuote(mn)}`, call.args[mIdx]!.posRange);
         }
+        lastCheckedName = mn;
       }
       if (!keepName) this.markDropName(res);
       if (sink) {

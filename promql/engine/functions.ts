@@ -13,7 +13,7 @@ import { dropMetricName, newSeries, type StepSeries, type Val } from './types.js
 // ---------------------------------------------------------------------------------------------
 // Range functions
 
-function extrapolatedRate(ts: Float64Array, vs: Float64Array, lo: number, hi: number, rt: number, range: number, isCounter: boolean, isRate: boolean): number | undefined {
+function extrapolatedRate(ts: Float64Array, vs: Float64Array, lo: number, hi: number, rt: number, range: number, isCounter: boolean, isRate: boolean, resets?: Int32Array): number | undefined {
   const cnt = hi - lo;
   if (cnt < 2) return undefined;
   const rangeStart = rt - range;
@@ -21,7 +21,7 @@ function extrapolatedRate(ts: Float64Array, vs: Float64Array, lo: number, hi: nu
   const firstT = ts[lo]!;
   const lastT = ts[hi - 1]!;
   let result = vs[hi - 1]! - vs[lo]!;
-  if (isCounter) {
+  if (isCounter && (resets === undefined || resets[hi - 1] !== resets[lo])) {
     let prev = vs[lo]!;
     for (let i = lo + 1; i < hi; i++) {
       const cur = vs[i]!;
@@ -128,8 +128,8 @@ function goFixed6(x: number): string {
 }
 
 export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
-  rate: (ts, vs, lo, hi, rt, range) => extrapolatedRate(ts, vs, lo, hi, rt, range, true, true),
-  increase: (ts, vs, lo, hi, rt, range) => extrapolatedRate(ts, vs, lo, hi, rt, range, true, false),
+  rate: (ts, vs, lo, hi, rt, range, _i, _p, env) => extrapolatedRate(ts, vs, lo, hi, rt, range, true, true, env.resets),
+  increase: (ts, vs, lo, hi, rt, range, _i, _p, env) => extrapolatedRate(ts, vs, lo, hi, rt, range, true, false, env.resets),
   delta: (ts, vs, lo, hi, rt, range) => extrapolatedRate(ts, vs, lo, hi, rt, range, false, false),
   irate: (ts, vs, lo, hi) => instantValue(ts, vs, lo, hi, true),
   idelta: (ts, vs, lo, hi) => instantValue(ts, vs, lo, hi, false),
