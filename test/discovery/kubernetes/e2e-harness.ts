@@ -22,6 +22,10 @@ export const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 export class PodServer {
   /** Paths requested, in order. */
   readonly requests: string[] = [];
+  /** Full request URLs (path and query), in order. */
+  readonly urls: string[] = [];
+  /** Authorization headers received, in order. */
+  readonly authorizations: (string | undefined)[] = [];
   readonly bodies = new Map<string, string>();
   private server: http.Server | undefined;
   port = 0;
@@ -38,6 +42,8 @@ export class PodServer {
     const server = http.createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0]!;
       this.requests.push(path);
+      this.urls.push(req.url ?? '/');
+      this.authorizations.push(req.headers.authorization);
       const body = this.bodies.get(path);
       if (body === undefined) {
         res.writeHead(404, { 'Content-Type': 'text/plain' });

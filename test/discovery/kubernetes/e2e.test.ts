@@ -13,7 +13,7 @@ import { Matcher } from '../../../storage/index.js';
 import { SEXTANT_MAIN, getJson, startSextant, type Peer } from '../../interop/peers.js';
 import { PodServer, Stack, pollAsync, startOnSamePort, waitFor, type Series } from './e2e-harness.js';
 import { FakeApiServer } from './fake-apiserver.js';
-import { makeEndpoints, makeEndpointSlice, makePod, makeService } from './fixtures.js';
+import { makeEndpoints, makeEndpointSlice, makeIngress, makePod, makeService } from './fixtures.js';
 
 const FIXTURES = new URL('../../../../shared/fixtures/exposition/', import.meta.url).pathname;
 const ALERTMANAGER = readFileSync(FIXTURES + 'alertmanager-0.25.0.txt', 'utf8');
@@ -610,6 +610,88 @@ scrape_configs:
       const now = [...s.sm.pool(j)!.loops.values()];
       for (const l of loopsBefore[i]!) expect(now).toContain(l);
     }
+  });
+});
+
+describe('service and ingress roles probed through a blackbox exporter', () => {
+  it('sends each annotated service address and ingress URL as the probe target; instance and service/ingress labels on the probe series', async () => {
+    const api = await apiServer();
+    const blackbox = await pod('127.0.0.28', { '/probe': '# TYPE probe_success gauge\nprobe_success 1\n# TYPE probe_http_status_code gauge\nprobe_http_status_code 200\n' });
+    api.create('services', makeService({ namespace: 'shop', name: 'web', labels: { app: 'web' }, annotations: { 'prometheus.io/probe': 'true' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] }));
+    api.create('services', makeService({ namespace: 'shop', name: 'db', labels: { app: 'db' }, ports: [{ name: 'pg', port: 5432 }] }));
+    api.create(
+      'ingresses',
+      makeIngress({ namespace: 'shop', name: 'storefront', labels: { app: 'web' }, annotations: { 'prometheus.io/probe': 'true' }, className: 'nginx', tlsHosts: ['shop.example.com'], rules: [{ host: 'shop.example.com', paths: ['/', '/api'] }, { host: 'status.example.com', paths: ['/healthz'] }] }),
+    );
+    api.create('ingresses', makeIngress({ namespace: 'shop', name: 'internal', rules: [{ host: 'internal.example.com' }] }));
+
+    const relabelTail = (kind: string) => `
+      - target_label: __address__
+        replacement: ${blackbox.address}
+      - source_labels: [__param_target]
+        target_label: instance
+      - action: labelmap
+        regex: __meta_kubernetes_${kind}_label_(.+)
+      - source_labels: [__meta_kubernetes_namespace]
+        target_label: namespace
+      - source_labels: [__meta_kubernetes_${kind}_name]
+        target_label: ${kind}`;
+    const s = stack(api);
+    s.apply(`
+global:
+  scrape_interval: 500ms
+scrape_configs:
+  - job_name: kubernetes-services
+    metrics_path: /probe
+    params:
+      module: [http_2xx]
+    kubernetes_sd_configs:
+      - role: service
+        api_server: ${api.url}
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_service_annotation_prometheus_io_probe]
+        action: keep
+        regex: true
+      - source_labels: [__address__]
+        target_label: __param_target${relabelTail('service')}
+  - job_name: kubernetes-ingresses
+    metrics_path: /probe
+    params:
+      module: [http_2xx]
+    kubernetes_sd_configs:
+      - role: ingress
+        api_server: ${api.url}
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_ingress_annotation_prometheus_io_probe]
+        action: keep
+        regex: true
+      - source_labels: [__meta_kubernetes_ingress_scheme, __address__, __meta_kubernetes_ingress_path]
+        regex: (.+);(.+);(.+)
+        replacement: \${1}://\${2}\${3}
+        target_label: __param_target${relabelTail('ingress')}
+`);
+    const probes = ['web.shop.svc:80', 'https://shop.example.com/', 'https://shop.example.com/api', 'http://status.example.com/healthz'];
+    await waitFor(
+      () => probes.every((p) => s.okScrapes(p) >= 1),
+      'every probe target scraped',
+      () => `targets ${JSON.stringify(s.sm.activeTargets().map((t) => [t.scrapeUrl, t.health, t.lastError]))}`,
+    );
+    expect(s.targets('kubernetes-services')).toEqual(['web.shop.svc:80']);
+    expect(s.targets('kubernetes-ingresses')).toEqual(probes.slice(1).sort());
+    const asked = new Set(blackbox.urls);
+    for (const p of probes) expect(asked).toContain(`/probe?module=http_2xx&target=${encodeURIComponent(p)}`);
+    expect([...asked].some((u) => u.includes('db.shop') || u.includes('internal.example.com'))).toBe(false);
+
+    expect(one(s.instance('web.shop.svc:80'), 'probe_success').labels).toEqual({ __name__: 'probe_success', instance: 'web.shop.svc:80', job: 'kubernetes-services', namespace: 'shop', service: 'web', app: 'web' });
+    expect(one(s.instance('https://shop.example.com/api'), 'probe_http_status_code').labels).toEqual({
+      __name__: 'probe_http_status_code',
+      instance: 'https://shop.example.com/api',
+      job: 'kubernetes-ingresses',
+      namespace: 'shop',
+      ingress: 'storefront',
+      app: 'web',
+    });
+    expect(last(s.instance('http://status.example.com/healthz'), 'probe_success')).toBe(1);
   });
 });
 
