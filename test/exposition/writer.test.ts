@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatGoFloat, formatOpenMetricsFloat, PromTextParser, ProtobufParser, ProtobufWriter, TextWriter } from '../../src/exposition/index.js';
 import { Labels } from '../../storage/index.js';
@@ -77,6 +79,22 @@ describe('TextWriter', () => {
       ['nan', {}, 'nan'],
       ['inf', { x: 'y' }, '-inf'],
     ]);
+  });
+});
+
+describe('TextWriter against promtool (Prometheus 2.42)', () => {
+  const PROMTOOL = '/usr/bin/promtool';
+  it.skipIf(!existsSync(PROMTOOL))('promtool check metrics parses the output and finds nothing to lint', () => {
+    const w = new TextWriter();
+    let last = '';
+    for (const [l, v, t] of SERIES.slice(0, 5)) {
+      if (l.metricName() !== last) w.family(l.metricName(), 'gauge', `help for ${l.metricName()}`);
+      last = l.metricName();
+      w.series(l, v, t);
+    }
+    const r = spawnSync(PROMTOOL, ['check', 'metrics'], { input: w.finish(), encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });
 
