@@ -455,6 +455,17 @@ function apply(st: State, s: Step): boolean {
       st.set(s.targetLabel, hashmod(sourceValue(st, s), s.modulus).toString());
       return true;
     case 'labelmap': {
+      // Iterate a fixed view: the original (immutable) Labels, or a copy once edited.
+      if (!st.dirty) {
+        const ls = st.labels;
+        for (let i = 0, n = ls.size; i < n; i++) {
+          const g = matchGroups(s, ls.nameAt(i));
+          if (g === null) continue;
+          const name = expand(s.replacement, g);
+          if (name !== '') st.set(name, ls.valueAt(i));
+        }
+        return true;
+      }
       const pairs = st.snapshot();
       for (let i = 0; i < pairs.length; i += 2) {
         const g = matchGroups(s, pairs[i]!);
@@ -467,6 +478,11 @@ function apply(st: State, s: Step): boolean {
     case 'labeldrop':
     case 'labelkeep': {
       const drop = s.action === 'labeldrop';
+      if (!st.dirty) {
+        const ls = st.labels;
+        for (let i = 0, n = ls.size; i < n; i++) if (s.test(ls.nameAt(i)) === drop) st.set(ls.nameAt(i), '');
+        return true;
+      }
       const pairs = st.snapshot();
       for (let i = 0; i < pairs.length; i += 2) {
         if (s.test(pairs[i]!) === drop) st.set(pairs[i]!, '');

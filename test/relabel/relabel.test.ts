@@ -289,7 +289,9 @@ describe('relabel', () => {
       configs(`- {source_labels: [a], regex: 'x', action: drop}
 - {source_labels: [a], target_label: a}
 - {source_labels: [b], regex: 'nomatch(.*)', target_label: c, replacement: '$1'}
-- {regex: 'zzz', action: labeldrop}`),
+- {regex: 'zzz', action: labeldrop}
+- {regex: 'a|b', action: labelkeep}
+- {regex: 'nomatch_(.+)', action: labelmap}`),
     );
     const ls = Labels.fromPairs('a', 'foo', 'b', 'bar');
     expect(relabel(ls, c)).toBe(ls);
