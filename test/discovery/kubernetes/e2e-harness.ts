@@ -5,6 +5,7 @@
  */
 
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 import { DiscoveryManager, type TargetGroup } from '../../../discovery/index.js';
@@ -17,6 +18,13 @@ import { FakeApiServer } from './fake-apiserver.js';
 import { RecordingLogger } from './harness.js';
 
 export const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+
+export interface PodServerOptions {
+  /** Serve HTTPS with this certificate (PEM), as a kubelet does. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** Answer 401 unless `Authorization: Bearer <token>` is sent. */
+  readonly bearerToken?: string;
+}
 
 /** A metrics endpoint of one "pod": fixed bodies per path on one loopback address and port. */
 export class PodServer {
@@ -33,17 +41,23 @@ export class PodServer {
   constructor(
     readonly host: string,
     bodies: Record<string, string>,
+    private readonly opts: PodServerOptions = {},
   ) {
     for (const [p, b] of Object.entries(bodies)) this.bodies.set(p, b);
   }
 
   /** Listens on `host:port` (0 = any free port); rejects with the listen error (EADDRINUSE). */
   async start(port = 0): Promise<this> {
-    const server = http.createServer((req, res) => {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       const path = (req.url ?? '/').split('?')[0]!;
       this.requests.push(path);
       this.urls.push(req.url ?? '/');
       this.authorizations.push(req.headers.authorization);
+      if (this.opts.bearerToken !== undefined && req.headers.authorization !== `Bearer ${this.opts.bearerToken}`) {
+        res.writeHead(401, { 'Content-Type': 'text/plain' });
+        res.end('Unauthorized\n');
+        return;
+      }
       const body = this.bodies.get(path);
       if (body === undefined) {
         res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -52,7 +66,8 @@ export class PodServer {
       }
       res.writeHead(200, { 'Content-Type': TEXT });
       res.end(body);
-    });
+    };
+    const server: http.Server = this.opts.tls ? https.createServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, handler) : http.createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, this.host, () => {

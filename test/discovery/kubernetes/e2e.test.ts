@@ -5,15 +5,18 @@
 // prometheus.io/* annotation recipe, keeping cadvisor pods by namespace and app label, Istio's
 // envoy __address__ port rewrite, live pod changes with staleness, and endpoints /
 // endpointslice targets joined with their pods and services.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { Matcher } from '../../../storage/index.js';
 import { SEXTANT_MAIN, getJson, startSextant, type Peer } from '../../interop/peers.js';
-import { PodServer, Stack, pollAsync, startOnSamePort, waitFor, type Series } from './e2e-harness.js';
+import { PodServer, Stack, pollAsync, startOnSamePort, waitFor, type PodServerOptions, type Series } from './e2e-harness.js';
 import { FakeApiServer } from './fake-apiserver.js';
-import { makeEndpoints, makeEndpointSlice, makeIngress, makePod, makeService } from './fixtures.js';
+import { makeCerts } from './certs.js';
+import { makeEndpoints, makeEndpointSlice, makeIngress, makeNode, makePod, makeService } from './fixtures.js';
 
 const FIXTURES = new URL('../../../../shared/fixtures/exposition/', import.meta.url).pathname;
 const ALERTMANAGER = readFileSync(FIXTURES + 'alertmanager-0.25.0.txt', 'utf8');
@@ -46,10 +49,10 @@ function stack(api: FakeApiServer): Stack {
   return s;
 }
 
-async function pod(host: string, bodies: Record<string, string>, port = 0): Promise<PodServer> {
-  const s = new PodServer(host, bodies);
+async function pod(host: string, bodies: Record<string, string>, opts: PodServerOptions = {}): Promise<PodServer> {
+  const s = new PodServer(host, bodies, opts);
   cleanups.push(() => s.stop());
-  return s.start(port);
+  return s.start();
 }
 
 function pods(...servers: PodServer[]): PodServer[] {
@@ -692,6 +695,77 @@ scrape_configs:
       app: 'web',
     });
     expect(last(s.instance('http://status.example.com/healthz'), 'probe_success')).toBe(1);
+  });
+});
+
+describe('node role: kubelets over HTTPS with a service-account token', () => {
+  // Certificates come from the openssl CLI; without it there is no HTTPS kubelet to stand in.
+  const certs = makeCerts();
+  const tlsIt = certs ? it : it.skip;
+  afterAll(() => {
+    if (certs) rmSync(certs.dir, { recursive: true, force: true });
+  });
+
+  tlsIt('scrapes each node at its InternalIP and kubelet port (metrics and cadvisor paths), instance = node name, node labels mapped', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sextant-k8s-e2e-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const tokenFile = path.join(dir, 'token');
+    writeFileSync(tokenFile, 'sa-token-1\n');
+    const kubelet = (host: string): Promise<PodServer> =>
+      pod(host, { '/metrics': 'kubelet_running_pods 12\n', '/metrics/cadvisor': 'machine_cpu_cores 4\n' }, { tls: { cert: certs!.serverCert, key: certs!.serverKey }, bearerToken: 'sa-token-1' });
+    const kubelets = [await kubelet('127.0.0.26'), await kubelet('127.0.0.27')];
+    const api = await apiServer();
+    const node = (name: string, k: PodServer, zone: string) =>
+      makeNode({
+        name,
+        labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'node.kubernetes.io/instance-type': 'm5.large', 'topology.kubernetes.io/zone': zone },
+        addresses: [
+          { type: 'Hostname', address: name },
+          { type: 'ExternalIP', address: '203.0.113.9' },
+          { type: 'InternalIP', address: k.host },
+        ],
+        kubeletPort: k.port,
+      });
+    api.create('nodes', node('node-a', kubelets[0]!, 'eu-west-1a'));
+    api.create('nodes', node('node-b', kubelets[1]!, 'eu-west-1b'));
+
+    const job = (name: string, metricsPath: string) => `
+  - job_name: ${name}
+    scheme: https
+    metrics_path: ${metricsPath}
+    tls_config:
+      ca_file: ${certs!.caFile}
+      server_name: localhost
+    authorization:
+      credentials_file: ${tokenFile}
+    kubernetes_sd_configs:
+      - role: node
+        api_server: ${api.url}
+    relabel_configs:
+      - action: labelmap
+        regex: __meta_kubernetes_node_label_(.+)`;
+    const s = stack(api);
+    s.apply(`
+global:
+  scrape_interval: 500ms
+scrape_configs:${job('kubernetes-nodes', '/metrics')}${job('kubernetes-cadvisor', '/metrics/cadvisor')}
+`);
+    const jobs = ['kubernetes-nodes', 'kubernetes-cadvisor'];
+    await waitFor(
+      () => ['node-a', 'node-b'].every((n) => jobs.every((j) => s.okScrapes(n, j) >= 1)),
+      'both kubelets scraped by both jobs',
+      () => `targets ${JSON.stringify(s.sm.activeTargets().map((t) => [t.scrapeUrl, t.health, t.lastError]))}`,
+    );
+    for (const j of jobs) expect(s.targets(j)).toEqual(['node-a', 'node-b']);
+    expect(s.sm.activeTargets('kubernetes-cadvisor').map((t) => t.scrapeUrl).sort()).toEqual(kubelets.map((k) => `https://${k.address}/metrics/cadvisor`));
+    // One node watch shared by both jobs.
+    expect(api.watchCount('nodes')).toBe(1);
+    for (const k of kubelets) expect(new Set(k.authorizations)).toEqual(new Set(['Bearer sa-token-1']));
+
+    const nodeLabels = { kubernetes_io_hostname: 'node-a', kubernetes_io_os: 'linux', node_kubernetes_io_instance_type: 'm5.large', topology_kubernetes_io_zone: 'eu-west-1a' };
+    expect(one(s.instance('node-a', 'kubernetes-nodes'), 'kubelet_running_pods').labels).toEqual({ __name__: 'kubelet_running_pods', instance: 'node-a', job: 'kubernetes-nodes', ...nodeLabels });
+    expect(one(s.instance('node-a', 'kubernetes-cadvisor'), 'machine_cpu_cores').labels).toEqual({ __name__: 'machine_cpu_cores', instance: 'node-a', job: 'kubernetes-cadvisor', ...nodeLabels });
+    expect(last(s.instance('node-b', 'kubernetes-nodes'), 'kubelet_running_pods')).toBe(12);
   });
 });
 
