@@ -418,8 +418,8 @@ async function headMemoryChild(seriesWanted: number): Promise<void> {
     const k = Math.floor(s / bases.length);
     labels[s] = b.reset(bases[s % bases.length]!).set('instance', `node-${String(k).padStart(5, '0')}.example.internal:9100`).labels();
   }
-  // 40 scrapes at 15 s (10 minutes): every series has an open chunk with data.
-  const scrapes = Number(process.env.SEXTANT_BENCH_HEAD_SCRAPES ?? '40');
+  // 120 scrapes at 15 s (30 minutes): every series has one full chunk (closed at 120 samples).
+  const scrapes = Number(process.env.SEXTANT_BENCH_HEAD_SCRAPES ?? '120');
   const t0 = 1_795_477_200_000;
   for (let r = 0; r < scrapes; r++) {
     for (let k = 0; k < instances; k++) {
