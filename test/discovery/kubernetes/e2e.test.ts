@@ -16,7 +16,7 @@ import { SEXTANT_MAIN, getJson, startSextant, type Peer } from '../../interop/pe
 import { PodServer, Stack, pollAsync, startOnSamePort, waitFor, type PodServerOptions, type Series } from './e2e-harness.js';
 import { FakeApiServer } from './fake-apiserver.js';
 import { makeCerts } from './certs.js';
-import { makeEndpoints, makeEndpointSlice, makeIngress, makeNode, makePod, makeService } from './fixtures.js';
+import { makeEndpoints, makeEndpointSlice, makeIngress, makeNamespace, makeNode, makePod, makeService } from './fixtures.js';
 
 const FIXTURES = new URL('../../../../shared/fixtures/exposition/', import.meta.url).pathname;
 const ALERTMANAGER = readFileSync(FIXTURES + 'alertmanager-0.25.0.txt', 'utf8');
@@ -766,6 +766,49 @@ scrape_configs:${job('kubernetes-nodes', '/metrics')}${job('kubernetes-cadvisor'
     expect(one(s.instance('node-a', 'kubernetes-nodes'), 'kubelet_running_pods').labels).toEqual({ __name__: 'kubelet_running_pods', instance: 'node-a', job: 'kubernetes-nodes', ...nodeLabels });
     expect(one(s.instance('node-a', 'kubernetes-cadvisor'), 'machine_cpu_cores').labels).toEqual({ __name__: 'machine_cpu_cores', instance: 'node-a', job: 'kubernetes-cadvisor', ...nodeLabels });
     expect(last(s.instance('node-b', 'kubernetes-nodes'), 'kubelet_running_pods')).toBe(12);
+  });
+});
+
+describe('attach_metadata: node and namespace labels on pod targets', () => {
+  it('adds the zone of the pod\'s node and the team of its namespace; relabelling a node or namespace moves the series to new labels and the old ones go stale', async () => {
+    const api = await apiServer();
+    const app = await pod('127.0.0.29', { '/metrics': 'payments_total 3\n' });
+    api.create('nodes', makeNode({ name: 'node-z', labels: { 'kubernetes.io/hostname': 'node-z', 'topology.kubernetes.io/zone': 'eu-west-1a' } }));
+    api.create('namespaces', makeNamespace('payments', { team: 'billing' }));
+    api.create('pods', makePod({ namespace: 'payments', name: 'payments-0', ip: app.host, node: 'node-z', labels: { app: 'payments' }, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(app.port) } }));
+    const s = stack(api);
+    s.apply(
+      annotationConfig(api, undefined, '1s')
+        .replace('        api_server:', '        attach_metadata: {node: true, namespace: true}\n        api_server:')
+        .concat(`      - source_labels: [__meta_kubernetes_node_label_topology_kubernetes_io_zone]
+        target_label: zone
+      - source_labels: [__meta_kubernetes_namespace_label_team]
+        target_label: team
+`),
+    );
+    const payments = () => s.series(new Matcher('=', '__name__', 'payments_total'));
+    await waitFor(() => s.okScrapes(app.address) >= 1, 'the pod scraped');
+    expect(payments().map((x) => x.labels)).toEqual([
+      { __name__: 'payments_total', instance: app.address, job: 'kubernetes-pods', namespace: 'payments', pod: 'payments-0', app: 'payments', zone: 'eu-west-1a', team: 'billing' },
+    ]);
+
+    // The node moves zone (relabelled): the pod's target follows without a pod event.
+    api.update('nodes', makeNode({ name: 'node-z', labels: { 'kubernetes.io/hostname': 'node-z', 'topology.kubernetes.io/zone': 'eu-west-1b' } }));
+    const withLabel = (name: string, value: string) => payments().find((x) => x.labels[name] === value);
+    await waitFor(() => (withLabel('zone', 'eu-west-1b')?.samples.length ?? 0) >= 1, 'series with the new zone');
+    // The namespace changes team.
+    api.update('namespaces', makeNamespace('payments', { team: 'payments-core' }));
+    await waitFor(() => (withLabel('team', 'payments-core')?.samples.length ?? 0) >= 1, 'series with the new team');
+    const key = (x: Series): string => `${x.labels['zone']}/${x.labels['team']}`;
+    const stale = (x: Series): boolean => Number.isNaN(x.samples[x.samples.length - 1]![1]);
+    expect(payments().map(key).sort()).toEqual(['eu-west-1a/billing', 'eu-west-1b/billing', 'eu-west-1b/payments-core']);
+    await waitFor(
+      () => payments().filter(stale).map(key).sort().join() === 'eu-west-1a/billing,eu-west-1b/billing',
+      'the two earlier label sets stale',
+      () => JSON.stringify(payments().map((x) => [key(x), x.samples.slice(-1)])),
+    );
+    expect(stale(withLabel('team', 'payments-core')!)).toBe(false);
+    expect(s.sm.activeTargets('kubernetes-pods').map((t) => [t.labels['zone'], t.labels['team']])).toEqual([['eu-west-1b', 'payments-core']]);
   });
 });
 
