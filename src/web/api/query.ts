@@ -12,6 +12,7 @@ import { ApiError } from './errors.js';
 import { parseDurationParam, parseLimitParam, parseTimeParam, type Params } from './params.js';
 import { formatSampleValue, formatTimestampSeconds } from './format.js';
 import { registerFormParser } from './form.js';
+import { JsonChunks } from './jsonbuf.js';
 
 /** Prometheus's limit on points per series of a range query. */
 export const MAX_POINTS_PER_SERIES = 11_000;
@@ -67,7 +68,7 @@ function labelsJson(l: Labels): string {
 }
 
 /** The `data` object of a query response, as JSON text in pieces (one or a few per series). */
-export function* valueJson(v: QueryValue, stats?: unknown): Generator<string> {
+export function* valueJson(v: QueryValue, stats?: unknown): Generator<string | Buffer> {
   switch (v.type) {
     case 'scalar':
       yield `{"resultType":"scalar","result":[${formatTimestampSeconds(v.t)},"${formatSampleValue(v.v)}"]`;
@@ -87,20 +88,20 @@ export function* valueJson(v: QueryValue, stats?: unknown): Generator<string> {
     }
     case 'matrix': {
       yield '{"resultType":"matrix","result":[';
-      let sep = '';
-      for (const s of v.series) {
-        let out = `${sep}{"metric":${labelsJson(s.labels)},"values":[`;
+      const w = new JsonChunks();
+      for (let k = 0; k < v.series.length; k++) {
+        const s = v.series[k]!;
+        w.text(`${k > 0 ? ',' : ''}{"metric":${labelsJson(s.labels)},"values":[`);
         const n = s.t.length;
         for (let i = 0; i < n; i++) {
-          out += `${i > 0 ? ',' : ''}[${formatTimestampSeconds(s.t[i]!)},"${formatSampleValue(s.v[i]!)}"]`;
-          if (out.length > 16_384) {
-            yield out;
-            out = '';
-          }
+          if (i > 0) w.byte(0x2c);
+          w.pointStart(i, s.t[i]!);
+          w.pointEnd(s.v[i]!);
         }
-        yield out + ']}';
-        sep = ',';
+        w.ascii(']}');
+        yield* w.take();
       }
+      yield* w.finish();
       yield ']';
       break;
     }

@@ -18,14 +18,20 @@ import { Readable } from 'node:stream';
  * of about 64 KiB rather than joined into one huge string first.
  */
 export class RawJson {
-  constructor(readonly pieces: Iterable<string>) {}
+  constructor(readonly pieces: Iterable<string | Buffer>) {}
 }
 
 const CHUNK_CHARS = 64 * 1024;
 
-function* envelope(data: RawJson, warnings?: readonly string[], infos?: readonly string[]): Generator<string> {
+function* envelope(data: RawJson, warnings?: readonly string[], infos?: readonly string[]): Generator<string | Buffer> {
   let buf = '{"status":"success","data":';
   for (const piece of data.pieces) {
+    if (typeof piece !== 'string') {
+      if (buf !== '') yield buf;
+      buf = '';
+      yield piece;
+      continue;
+    }
     buf += piece;
     if (buf.length >= CHUNK_CHARS) {
       yield buf;

@@ -1,0 +1,115 @@
+/**
+ * Server processes for the HTTP benchmarks: Prometheus 2.42 (Debian's) and Sextant (the built
+ * dist/src/main.js), each on 127.0.0.1 with its own temporary directory, plus CPU accounting
+ * from /proc so figures compare the servers' work, not the load generator's.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROMETHEUS = '/usr/bin/prometheus';
+export const PROMTOOL = '/usr/bin/promtool';
+const SEXTANT_MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+export interface ServerProcess {
+  readonly name: 'sextant' | 'prometheus';
+  readonly url: string;
+  readonly dir: string;
+  readonly proc: ChildProcess;
+  /** User + system CPU seconds used by the process so far. */
+  cpuSeconds(): number;
+  /** Resident memory in bytes. */
+  rssBytes(): number;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function procStat(pid: number): { cpu: number; rss: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after the command: utime is the 12th, stime the 13th, rss (pages) the 22nd.
+  return { cpu: (Number(f[11]) + Number(f[12])) / 100, rss: Number(f[21]) * 4096 };
+}
+
+export interface StartOptions {
+  config?: string;
+  args?: string[];
+  /** Runs in the directory before the server starts (e.g. a promtool backfill into data/). */
+  prepare?: (dir: string) => void;
+}
+
+export async function startServer(name: 'sextant' | 'prometheus', opts: StartOptions = {}): Promise<ServerProcess> {
+  const dir = mkdtempSync(join(tmpdir(), `sextant-bench-${name}-`));
+  writeFileSync(join(dir, 'prometheus.yml'), opts.config ?? 'global: {scrape_interval: 1h}\n');
+  opts.prepare?.(dir);
+  const port = await freePort();
+  const common = [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...(opts.args ?? [])];
+  const proc =
+    name === 'prometheus'
+      ? spawn(PROMETHEUS, common, { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(process.execPath, [SEXTANT_MAIN, ...common], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (b: Buffer) => {
+    err = (err + b.toString()).slice(-20_000);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const done = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      await done;
+      clearTimeout(t);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (proc.exitCode !== null) {
+      await stop();
+      throw new Error(`${name} exited (${proc.exitCode}): ${err}`);
+    }
+    try {
+      if ((await fetch(`${url}/-/ready`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${name} not ready: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    name,
+    url,
+    dir,
+    proc,
+    cpuSeconds: () => procStat(proc.pid!).cpu,
+    rssBytes: () => procStat(proc.pid!).rss,
+    stop,
+  };
+}
+
+export function havePrometheus(): boolean {
+  return existsSync(PROMETHEUS) && existsSync(PROMTOOL);
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
