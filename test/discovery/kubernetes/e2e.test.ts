@@ -812,6 +812,36 @@ describe('attach_metadata: node and namespace labels on pod targets', () => {
   });
 });
 
+describe('IPv6 pods', () => {
+  it('joins an IPv6 pod or endpoint address with its port in brackets and scrapes it', async () => {
+    const api = await apiServer();
+    const app = await pod('::1', { '/metrics': 'v6_requests_total 9\n' });
+    api.create('pods', makePod({ namespace: 'v6', name: 'v6-0', ip: '::1', labels: { app: 'v6' }, containers: [{ name: 'app', image: 'app:1', ports: [{ name: 'metrics', containerPort: app.port }] }] }));
+    api.create('services', makeService({ namespace: 'v6', name: 'v6', ports: [{ name: 'metrics', port: app.port }], selector: { app: 'v6' } }));
+    api.create('endpointslices', makeEndpointSlice({ namespace: 'v6', name: 'v6-ipv6-abcde', service: 'v6', addressType: 'IPv6', endpoints: [{ addresses: ['::1'], pod: 'v6-0' }], ports: [{ name: 'metrics', port: app.port }] }));
+    const s = stack(api);
+    s.apply(`
+global:
+  scrape_interval: 500ms
+scrape_configs:
+  - job_name: pods
+    kubernetes_sd_configs: [{role: pod, api_server: '${api.url}'}]
+    relabel_configs:
+      - {source_labels: [__meta_kubernetes_pod_label_app], regex: v6, action: keep}
+  - job_name: slices
+    kubernetes_sd_configs: [{role: endpointslice, api_server: '${api.url}'}]
+    relabel_configs:
+      - {source_labels: [__meta_kubernetes_endpointslice_address_type], regex: IPv6, action: keep}
+      - {source_labels: [__meta_kubernetes_pod_name], target_label: pod}
+`);
+    const addr = `[::1]:${app.port}`;
+    await waitFor(() => s.okScrapes(addr, 'pods') >= 1 && s.okScrapes(addr, 'slices') >= 1, 'the IPv6 pod scraped by both jobs', () => JSON.stringify(s.sm.activeTargets().map((t) => [t.scrapeUrl, t.lastError])));
+    expect(s.sm.activeTargets().map((t) => t.scrapeUrl)).toEqual([`http://${addr}/metrics`, `http://${addr}/metrics`]);
+    expect(one(s.instance(addr, 'slices'), 'v6_requests_total').labels).toEqual({ __name__: 'v6_requests_total', instance: addr, job: 'slices', pod: 'v6-0' });
+    expect(last(s.instance(addr, 'pods'), 'v6_requests_total')).toBe(9);
+  });
+});
+
 describe('API server outages', () => {
   it('scraping goes on through an outage and a 410 relist; a pod deleted meanwhile goes stale, the others keep their loops and never get a marker', async () => {
     const api = await apiServer();
