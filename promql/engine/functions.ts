@@ -2,7 +2,7 @@
  * PromQL functions on float samples. Range functions (`RANGE_FUNCTIONS`) see one window of one
  * series at a time as slices of Float64Arrays; instant functions map whole step-series.
  */
-import { Labels, LabelsBuilder, METRIC_NAME, compileRegex, isValidLabelName, type Matcher } from '../../storage/index.js';
+import { Labels, LabelsBuilder, METRIC_NAME, Matcher as MatcherCtor, compileRegex, isValidLabelName, type Matcher } from '../../storage/index.js';
 import { RE2JS } from 're2js';
 import type { Call, Expr } from '../parser/ast.js';
 import { EngineError } from './errors.js';
@@ -688,6 +688,88 @@ export function parseGoFloat(s: string): number {
   return Number(t.replace(/_/g, ''));
 }
 
+const INFO_IDENTIFYING = ['instance', 'job'];
+
+/**
+ * info(v, [data-label-selector]) (experimental): adds the data labels of the info series
+ * (default `target_info`) that share `instance` and `job` with each series; among several, the
+ * one with the newest sample wins. Data-label matchers restrict which info series and labels count.
+ */
+function infoFunction(ev: Evaluator, call: Call): Val {
+  const n = ev.n;
+  const series = vectorArg(ev, call.args[0]!, 'info');
+  const sel = call.args[1] !== undefined ? unwrapParens(call.args[1]) : undefined;
+  const selMatchers = sel !== undefined && sel.kind === 'vector' ? sel.matchers : [];
+  const nameMatchers = selMatchers.filter((m) => m.name === METRIC_NAME);
+  const dataMatchers = selMatchers.filter((m) => m.name !== METRIC_NAME);
+  const infoMatchers: Matcher[] = nameMatchers.length > 0 ? [...nameMatchers] : [new MatcherCtor('=', METRIC_NAME, 'target_info')];
+  for (const m of dataMatchers) infoMatchers.push(m);
+  const infoVs = {
+    kind: 'vector' as const,
+    name: '',
+    matchers: infoMatchers,
+    offset: 0,
+    timestamp: null,
+    startOrEnd: null,
+    posRange: call.posRange,
+  };
+  const infos = ev.evalVectorSelector(infoVs, true);
+  const byId = new Map<string, StepSeries[]>();
+  for (const s of infos) {
+    const key = INFO_IDENTIFYING.map((l) => s.labels.get(l)).join('\xff');
+    const list = byId.get(key);
+    if (list) list.push(s);
+    else byId.set(key, [s]);
+  }
+  const dataNames = new Set(dataMatchers.map((m) => m.name));
+  const required = dataMatchers.some((m) => !m.matches(''));
+  const isInfoName = (nm: string): boolean => (nameMatchers.length > 0 ? nameMatchers.every((m) => m.matches(nm)) : nm === 'target_info');
+  const out = new Map<string, StepSeries>();
+  const order: StepSeries[] = [];
+  const emit = (labels: Labels, s: StepSeries, i: number): void => {
+    const k = labels.key();
+    let o = out.get(k);
+    if (o === undefined) {
+      o = newSeries(labels, n, s.dropName);
+      out.set(k, o);
+      order.push(o);
+    }
+    if (o.has[i]) throw new EngineError('execution', 'vector cannot contain metrics with the same labelset');
+    o.has[i] = 1;
+    o.v[i] = s.v[i]!;
+  };
+  for (const s of series) {
+    if (isInfoName(s.labels.get(METRIC_NAME))) {
+      for (let i = 0; i < n; i++) if (s.has[i]) emit(s.labels, s, i);
+      continue;
+    }
+    const list = byId.get(INFO_IDENTIFYING.map((l) => s.labels.get(l)).join('\xff'));
+    const cache = new Map<StepSeries, Labels>();
+    for (let i = 0; i < n; i++) {
+      if (!s.has[i]) continue;
+      let best: StepSeries | undefined;
+      if (list !== undefined) for (const inf of list) if (inf.has[i] && (best === undefined || inf.v[i]! > best.v[i]!)) best = inf;
+      if (best === undefined) {
+        if (!required) emit(s.labels, s, i);
+        continue;
+      }
+      let labels = cache.get(best);
+      if (labels === undefined) {
+        const b = new LabelsBuilder(s.labels);
+        best.labels.forEach((ln, lv) => {
+          if (ln === METRIC_NAME || INFO_IDENTIFYING.includes(ln)) return;
+          if (dataNames.size > 0 && !dataNames.has(ln)) return;
+          if (!s.labels.has(ln)) b.set(ln, lv);
+        });
+        labels = b.labels();
+        cache.set(best, labels);
+      }
+      emit(labels, s, i);
+    }
+  }
+  return { kind: 'vector', series: order };
+}
+
 export function evalInstantFunction(ev: Evaluator, call: Call): Val {
   const name = call.func.name;
   const n = ev.n;
@@ -826,10 +908,8 @@ export function evalInstantFunction(ev: Evaluator, call: Call): Val {
       vectorArg(ev, args[0]!, name);
       return { kind: 'vector', series: [] };
     }
-    case 'info': {
-      // Experimental; without info metrics' data-label enrichment the input passes through.
-      return { kind: 'vector', series: vectorArg(ev, args[0]!, name) };
-    }
+    case 'info':
+      return infoFunction(ev, call);
     default:
       throw new EngineError('bad_data', `unknown function with name "${name}"`);
   }

@@ -199,6 +199,21 @@ describe('engine', () => {
     expect(errorOf(() => delayed.instant(h, 'sum by (__name__) (rate({env="1"}[2m]))', 120_000)).message).toBe('vector cannot contain metrics with the same labelset');
   });
 
+  test('info() adds target_info data labels by instance and job', () => {
+    const h = load({
+      'req_total{job="a",instance="1"}': [1, 2, 3],
+      'req_total{job="a",instance="2"}': [1, 2, 3],
+      'target_info{job="a",instance="1",k8s_cluster="c1",region="eu"}': [1, 1, 1],
+    });
+    expect(vec(engine.instant(h, 'info(req_total)', 120_000).value)).toEqual({
+      '{__name__="req_total", instance="1", job="a", k8s_cluster="c1", region="eu"}': 3,
+      '{__name__="req_total", instance="2", job="a"}': 3,
+    });
+    expect(vec(engine.instant(h, 'info(req_total, {k8s_cluster=~".+"})', 120_000).value)).toEqual({
+      '{__name__="req_total", instance="1", job="a", k8s_cluster="c1"}': 3,
+    });
+  });
+
   test('topk and sort order instant results', () => {
     const r = engine.instant(head, 'topk(2, http_requests_total)', 600_000).value;
     if (r.type !== 'vector') throw new Error('vector expected');
