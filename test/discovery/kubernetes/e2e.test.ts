@@ -842,6 +842,56 @@ scrape_configs:
   });
 });
 
+describe('API errors and malformed objects', () => {
+  it('a forbidden role and a malformed pod are logged and counted while the other jobs and pods are scraped; the role recovers when allowed', async () => {
+    const api = await apiServer();
+    const good = await pod('127.0.0.30', { '/metrics': 'ok_total 1\n' });
+    const probe = await pod('127.0.0.31', { '/probe': 'probe_success 1\n' });
+    api.create('pods', makePod({ namespace: 'apps', name: 'good-0', ip: good.host, labels: { app: 'good' }, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(good.port) } }));
+    // Sent verbatim in every pod list: no IP, a port without a number.
+    api.injectListItem('pods', {
+      kind: 'Pod',
+      apiVersion: 'v1',
+      metadata: { name: 'broken', namespace: 'apps', annotations: { 'prometheus.io/scrape': 'true' } },
+      spec: { containers: [{ name: 'x', ports: [{ containerPort: 'abc' }] }] },
+      status: { podIP: 'not-an-ip' },
+    });
+    api.create('ingresses', makeIngress({ namespace: 'apps', name: 'site', rules: [{ host: 'site.example.com', paths: ['/'] }] }));
+    api.fail('ingresses', 403);
+
+    const s = stack(api);
+    s.apply(
+      annotationConfig(api).concat(`  - job_name: ingresses
+    metrics_path: /probe
+    kubernetes_sd_configs:
+      - role: ingress
+        api_server: ${api.url}
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - target_label: __address__
+        replacement: ${probe.address}
+      - source_labels: [__param_target]
+        target_label: instance
+`),
+    );
+    await waitFor(() => s.okScrapes(good.address) >= 1, 'the good pod scraped despite the broken one and the forbidden ingresses');
+    await waitFor(() => s.sd.metrics.failures >= 2 && s.log.errors('forbidden').length > 0, 'the 403 logged and counted', () => JSON.stringify(s.log.lines.slice(-5)));
+    expect(s.targets('kubernetes-pods')).toEqual([good.address]);
+    expect(s.targets('ingresses')).toEqual([]);
+    expect(s.sd.metrics.malformed.get('pod')).toBe(1);
+    expect(s.log.errors('apps/broken').map((l) => l.fields['problem'])).toEqual(['status.podIP "not-an-ip" is not an IP address']);
+    expect(s.sd.metrics.requests.get('403')).toBeGreaterThanOrEqual(2);
+    expect(probe.requests).toEqual([]);
+
+    // Permission granted: the ingress informer's retries get through.
+    api.clearFailures();
+    await waitFor(() => s.okScrapes('site.example.com') >= 1, 'the ingress probed after the 403s stop', () => JSON.stringify(s.sm.activeTargets().map((t) => [t.scrapeUrl, t.lastError])));
+    expect(probe.urls).toContain('/probe?target=site.example.com');
+    expect(last(s.instance(good.address), 'up')).toBe(1);
+  });
+});
+
 describe('API server outages', () => {
   it('scraping goes on through an outage and a 410 relist; a pod deleted meanwhile goes stale, the others keep their loops and never get a marker', async () => {
     const api = await apiServer();
