@@ -485,7 +485,7 @@ describe('live pod changes', () => {
 });
 
 describe('endpoints and endpointslice roles joined with pods and services', () => {
-  it('scraped series carry service labels, pod name, node and container from the joined objects; a pod added behind the service is scraped', async () => {
+  it('scraped series carry service labels, pod name, node and container from the joined objects; a pod added behind the service is scraped; deleting the service stales everything', async () => {
     const api = await apiServer();
     const body = (n: number): Record<string, string> => ({ '/metrics': `# TYPE http_requests_total counter\nhttp_requests_total{handler="/api"} ${n}\n` });
     const web = pods(new PodServer('127.0.0.16', body(1)), new PodServer('127.0.0.17', body(2)), new PodServer('127.0.0.18', body(3)));
@@ -613,6 +613,19 @@ scrape_configs:
       const now = [...s.sm.pool(j)!.loops.values()];
       for (const l of loopsBefore[i]!) expect(now).toContain(l);
     }
+
+    // The service goes away with its Endpoints and EndpointSlice: every target stops and every
+    // series of both jobs ends with a stale marker.
+    api.remove('endpointslices', 'shop', 'web-x7k2p');
+    api.remove('endpoints', 'shop', 'web');
+    api.remove('services', 'shop', 'web');
+    await waitFor(() => jobs.every((j) => s.targets(j).length === 0), 'no targets left', () => JSON.stringify(jobs.map((j) => s.targets(j))));
+    await waitFor(
+      () => web.every((w) => s.allStale(w.address)),
+      'stale markers for every web series',
+      () => JSON.stringify(web.flatMap((w) => s.instance(w.address).map((x) => [x.labels['job'], x.labels['__name__'], x.samples.slice(-1)]))),
+    );
+    expect(s.series(new Matcher('=', 'service', 'web')).length).toBe(2 * 3 * 6);
   });
 });
 
