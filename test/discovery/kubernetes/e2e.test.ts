@@ -448,6 +448,16 @@ describe('live pod changes', () => {
     expect(s.targets('kubernetes-pods')).toEqual([api0.address, w1.address].sort());
     expect(one(s.instance(w1.address), 'queue_depth').labels).toEqual({ __name__: 'queue_depth', instance: w1.address, job: 'kubernetes-pods', namespace: 'live', pod: 'worker-0', app: 'worker' });
 
+    // An annotation no rule reads: same target, same loop, fresh discovered labels.
+    const loopW1 = [...s.sm.pool('kubernetes-pods')!.loops.values()].find((l) => l.target.url.includes(w1.address))!;
+    api.update('pods', livePod('worker-0', w1, { 'prometheus.io/port': String(w1.port), 'deploy.example.com/revision': '2' }, 'worker'));
+    await waitFor(
+      () => s.sm.activeTargets('kubernetes-pods').some((t) => t.discoveredLabels['__meta_kubernetes_pod_annotation_deploy_example_com_revision'] === '2'),
+      'discovered labels refreshed',
+    );
+    expect([...s.sm.pool('kubernetes-pods')!.loops.values()]).toContain(loopW1);
+    expect(loopW1.isStopped).toBe(false);
+
     // Re-annotated: another port and path. The old target stops (its series go stale), the new one is scraped.
     api.update('pods', livePod('worker-0', w1, { 'prometheus.io/port': String(w2.port), 'prometheus.io/path': '/alt/metrics' }, 'worker'));
     await waitFor(() => s.okScrapes(w2.address) >= 1, 're-annotated pod scraped at its new port', () => `targets ${s.targets('kubernetes-pods').join(', ')}`);
