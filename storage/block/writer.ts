@@ -137,6 +137,26 @@ export function fsyncPath(path: string): void {
  * when the file cannot be written (nothing is left behind then).
  */
 export function writeBlock(dir: string, src: SeriesSource, opts: WriteBlockOptions): BlockMeta | undefined {
+  return drain(writeBlockSteps(dir, src, opts));
+}
+
+/** Runs a step generator to completion, synchronously. */
+export function drain<T>(g: Generator<void, T, void>): T {
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Series written between two yields of {@link writeBlockSteps}. */
+export const SERIES_PER_STEP = 2000;
+
+/**
+ * {@link writeBlock} as steps: yields every {@link SERIES_PER_STEP} series so a caller can
+ * let the event loop run (scrapes, queries) while a large block is written. Abandoning the
+ * generator (`return()`) removes the temporary file.
+ */
+export function* writeBlockSteps(dir: string, src: SeriesSource, opts: WriteBlockOptions): Generator<void, BlockMeta | undefined, void> {
   const ulid = newUlid();
   const tmp = join(dir, `${ulid}${BLOCK_SUFFIX}.tmp`);
   const final = join(dir, `${ulid}${BLOCK_SUFFIX}`);
@@ -144,6 +164,7 @@ export function writeBlock(dir: string, src: SeriesSource, opts: WriteBlockOptio
   if (!(minTime < maxTime)) throw new RangeError(`block range [${minTime}, ${maxTime}) is empty`);
   const chunkSamples = opts.chunkSamples ?? DEFAULT_BLOCK_CHUNK_SAMPLES;
   let db: Database.Database | undefined;
+  let finished = false;
   try {
     fs.mkdirSync(dir, { recursive: true });
     fs.rmSync(tmp, { force: true });
@@ -220,7 +241,9 @@ export function writeBlock(dir: string, src: SeriesSource, opts: WriteBlockOptio
     const rechunker = new Rechunker(chunkSamples);
     let prev: Labels | undefined;
     let id = 0;
+    let step = 0;
     while (src.next()) {
+      if (++step % SERIES_PER_STEP === 0) yield;
       const s = src.at();
       if (prev !== undefined && Labels.compare(prev, s.labels) >= 0) {
         throw new Error(`block writer: series out of order (${prev.toString()} then ${s.labels.toString()})`);
@@ -247,6 +270,7 @@ export function writeBlock(dir: string, src: SeriesSource, opts: WriteBlockOptio
       db.close();
       db = undefined;
       fs.rmSync(tmp, { force: true });
+      finished = true;
       return undefined;
     }
     if (compress) flushFrame();
@@ -277,17 +301,22 @@ export function writeBlock(dir: string, src: SeriesSource, opts: WriteBlockOptio
     db = undefined;
     if (opts.fsync !== false) fsyncPath(tmp);
     fs.renameSync(tmp, final);
+    finished = true;
     if (opts.fsync !== false) fsyncPath(dir);
     return meta;
   } catch (err) {
-    try {
-      db?.close();
-    } catch {
-      // already failing
-    }
-    fs.rmSync(tmp, { force: true });
     if (err instanceof Error && /out of order/.test(err.message)) throw err;
     throw ioError(`writing block ${final} failed`, err);
+  } finally {
+    if (!finished) {
+      // Failed or abandoned: leave nothing behind.
+      try {
+        db?.close();
+      } catch {
+        // already failing
+      }
+      fs.rmSync(tmp, { force: true });
+    }
   }
 }
 

@@ -17,7 +17,7 @@ import { StorageError, type Appendable, type Appender, type Querier, type Querya
 import { Head, type HeadStats } from '../head/index.js';
 import { Wal } from '../wal/index.js';
 import { nopStorageLogger, type StorageLogger } from '../wal/types.js';
-import { Block, BLOCK_SUFFIX, fsyncPath, writeBlock, type BlockMeta, type SeriesSource, type SourceChunk } from '../block/index.js';
+import { Block, BLOCK_SUFFIX, drain, fsyncPath, writeBlock, writeBlockSteps, type BlockMeta, type SeriesSource, type SourceChunk } from '../block/index.js';
 import { MAX_ABS_TIMESTAMP } from '../chunks/index.js';
 import { MergeQuerier } from './merge.js';
 import { acquireLock, releaseLock } from './lock.js';
@@ -41,7 +41,10 @@ export interface StorageOptions {
   walSegmentSize?: number;
   /** WAL fsync policy (storage/FORMAT.md). */
   fsync?: 'segment' | 'commit';
-  /** How often the background loop runs, ms (default 60 s; 0 = never, call `compact()`). */
+  /**
+   * How often the background loop runs, ms (default 60 s; it also runs as soon as a commit
+   * makes the head persistable). 0 = never: call `compact()`.
+   */
   compactInterval?: number;
   /** Samples per chunk in blocks (default 1200; see WriteBlockOptions.chunkSamples). */
   chunkSamples?: number;
@@ -145,6 +148,10 @@ class Db implements Storage {
   private timer: NodeJS.Timeout | undefined;
   private pending: NodeJS.Immediate | undefined;
   private compacting = false;
+  /** The background round in progress (steps), awaited by close(). */
+  private running: Promise<void> | undefined;
+  /** Deletions made while a compaction runs, re-applied to the blocks it writes. */
+  private deletesDuringCompaction: Array<{ matchers: readonly Matcher[]; mint: number; maxt: number }> | undefined;
   /** After a failed background round, commits do not trigger another before this time. */
   private retryAfter = 0;
 
@@ -322,6 +329,9 @@ class Db implements Storage {
     let n = 0;
     for (const b of this.blockList) if (b.overlaps(mint, maxt)) n += b.delete(matchers, mint, maxt);
     n += this.head.delete(matchers, mint, maxt);
+    // A compaction running in steps may have read the data already: it re-applies this to the
+    // blocks it writes.
+    this.deletesDuringCompaction?.push({ matchers, mint, maxt });
     return n;
   }
 
@@ -329,7 +339,7 @@ class Db implements Storage {
     this.check();
     for (const b of this.blockList.slice()) {
       if (b.tombstones.size === 0) continue;
-      const meta = this.rewrite([b], b.meta.compaction.level);
+      const meta = drain(this.rewrite([b], b.meta.compaction.level));
       this.log.info('block rewritten without deleted data', { block: b.ulid, new_block: meta?.ulid ?? '(empty, removed)' });
     }
   }
@@ -381,40 +391,56 @@ class Db implements Storage {
   }
 
   private schedule(): void {
-    if (this.pending !== undefined || this.closed || !this.readyFlag || Date.now() < this.retryAfter) return;
+    if (this.pending !== undefined || this.closed || !this.readyFlag || this.compactInterval === 0 || Date.now() < this.retryAfter) return;
     this.pending = setImmediate(() => {
       this.pending = undefined;
       this.background();
     });
   }
 
+  /** Runs a round in steps, letting the event loop run between them (scrapes, queries). */
   private background(): void {
     if (this.closed || !this.readyFlag || this.compacting) return;
-    try {
-      this.compact();
-    } catch (err) {
-      this.retryAfter = Date.now() + Math.max(this.compactInterval, 10_000);
-      this.log.warn('background compaction failed; retrying later', { err: (err as Error).message });
-    }
+    const steps = this.compactSteps();
+    this.running = (async () => {
+      try {
+        for (;;) {
+          const r = steps.next();
+          if (r.done) break;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      } catch (err) {
+        this.retryAfter = Date.now() + Math.max(this.compactInterval, 10_000);
+        this.log.warn('background compaction failed; retrying later', { err: (err as Error).message });
+      } finally {
+        this.running = undefined;
+      }
+    })();
   }
 
   compact(): CompactResult {
     this.check();
-    if (this.compacting) return { persisted: [], compacted: [], deleted: [] };
-    this.compacting = true;
+    return drain(this.compactSteps());
+  }
+
+  private *compactSteps(): Generator<void, CompactResult, void> {
     const res: CompactResult = { persisted: [], compacted: [], deleted: [] };
+    if (this.compacting) return res;
+    this.compacting = true;
+    this.deletesDuringCompaction = [];
     try {
-      this.persistHead(res);
-      this.compactBlocks(res);
+      yield* this.persistHead(res);
+      yield* this.compactBlocks(res);
       this.applyRetention(res);
     } finally {
       this.compacting = false;
+      this.deletesDuringCompaction = undefined;
     }
     return res;
   }
 
   /** Persists the oldest block range of the head while it spans more than 1.5 block ranges. */
-  private persistHead(res: CompactResult): void {
+  private *persistHead(res: CompactResult): Generator<void, void, void> {
     const bd = this.blockDuration;
     const h = this.head;
     for (let round = 0; round < 10_000 && this.headCompactable(); round++) {
@@ -424,7 +450,7 @@ class Db implements Storage {
       const cs = h.chunkSeries(lo, hi);
       let meta: BlockMeta | undefined;
       try {
-        meta = writeBlock(this.blocksDir, cs, { minTime: lo, maxTime: hi, level: 1, chunkSamples: this.chunkSamples, fsync: this.fsync });
+        meta = yield* writeBlockSteps(this.blocksDir, cs, { minTime: lo, maxTime: hi, level: 1, chunkSamples: this.chunkSamples, fsync: this.fsync });
       } catch (err) {
         this.compactionsFailed++;
         throw ioError(`persisting the head range [${lo}, ${hi}) failed`, err);
@@ -449,6 +475,7 @@ class Db implements Storage {
 
   private addBlock(meta: BlockMeta): Block {
     const b = Block.open(join(this.blocksDir, `${meta.ulid}${BLOCK_SUFFIX}`));
+    for (const d of this.deletesDuringCompaction ?? []) if (b.overlaps(d.mint, d.maxt)) b.delete(d.matchers, d.mint, d.maxt);
     this.blockList.push(b);
     this.sortBlocks();
     return b;
@@ -465,7 +492,7 @@ class Db implements Storage {
    * Merges blocks lying in one aligned window of a compaction range, once the window is
    * complete (the head no longer accepts samples there). Smallest ranges first.
    */
-  private compactBlocks(res: CompactResult): void {
+  private *compactBlocks(res: CompactResult): Generator<void, void, void> {
     const done = this.head.minValidTime;
     for (let round = 0; round < 1000; round++) {
       let merged = false;
@@ -481,7 +508,7 @@ class Db implements Storage {
         }
         for (const g of groups.values()) {
           if (g.length < 2) continue;
-          const meta = this.rewrite(g, Math.max(...g.map((b) => b.meta.compaction.level)) + 1);
+          const meta = yield* this.rewrite(g, Math.max(...g.map((b) => b.meta.compaction.level)) + 1);
           if (meta) res.compacted.push(meta.ulid);
           merged = true;
           break;
@@ -493,7 +520,7 @@ class Db implements Storage {
   }
 
   /** Writes the data of `blocks` (tombstones applied) into one new block and drops them. */
-  private rewrite(blocks: Block[], level: number): BlockMeta | undefined {
+  private *rewrite(blocks: Block[], level: number): Generator<void, BlockMeta | undefined, void> {
     const minTime = Math.min(...blocks.map((b) => b.minTime));
     const maxTime = Math.max(...blocks.map((b) => b.maxTime));
     const sources = [...new Set(blocks.flatMap((b) => b.meta.compaction.sources))].sort();
@@ -501,7 +528,7 @@ class Db implements Storage {
     let meta: BlockMeta | undefined;
     const src = mergeBlocks(blocks);
     try {
-      meta = writeBlock(this.blocksDir, src, { minTime, maxTime, level, sources, parents: blocks.map((b) => b.ulid), chunkSamples: this.chunkSamples, fsync: this.fsync });
+      meta = yield* writeBlockSteps(this.blocksDir, src, { minTime, maxTime, level, sources, parents: blocks.map((b) => b.ulid), chunkSamples: this.chunkSamples, fsync: this.fsync });
     } catch (err) {
       this.compactionsFailed++;
       throw ioError(`compacting blocks ${blocks.map((b) => b.ulid).join(', ')} failed`, err);
@@ -623,6 +650,8 @@ class Db implements Storage {
     } catch {
       // replay failed: still release what we hold
     }
+    // A background round finishes its current block (it only yields between steps).
+    while (this.running !== undefined) await this.running;
     this.head.close();
     let err: unknown;
     try {

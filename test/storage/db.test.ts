@@ -133,6 +133,39 @@ describe('openStorage', () => {
     await db2.close();
   });
 
+  it('persists in the background in steps; deletions made meanwhile hold in the new block', async () => {
+    const dir = newDir();
+    const db = await open(dir, { compactInterval: 60_000 });
+    const series = 5000;
+    const refs = new Array<number>(series).fill(0);
+    for (let t = T0; t < T0 + 4 * H; t += 600_000) {
+      const app = db.appender();
+      for (let i = 0; i < series; i++) refs[i] = app.append(refs[i]!, L('__name__', 'm', 'i', String(i)), t, i + t / 1e9);
+      app.commit();
+    }
+    expect(db.blocks().length).toBe(0);
+    // The last commit scheduled a round; let it start (it yields after 2,000 series).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(db.blocks().length).toBe(0);
+    // One series the round has written already, one it has not reached.
+    db.delete([new Matcher('=~', 'i', '0|4999')], T0 + 600_000, T0 + 1_800_000);
+    // Queries keep working meanwhile.
+    expect(Object.keys(query(db, [new Matcher('=', 'i', '42')])).length).toBe(1);
+    for (let k = 0; k < 1000 && db.blocks().length === 0; k++) await new Promise<void>((resolve) => setTimeout(resolve, 5));
+    expect(db.blocks().map((b) => [b.minTime - T0, b.maxTime - T0])).toEqual([[0, 2 * H]]);
+    const check = (s: Storage): void => {
+      const got = query(s, [new Matcher('=~', 'i', '0|4999|1')]);
+      expect(got['{__name__="m", i="0"}']!.map(([t]) => (t - T0) / 600_000)).toEqual([0, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]);
+      expect(got['{__name__="m", i="4999"}']!.length).toBe(24 - 3);
+      expect(got['{__name__="m", i="1"}']!.length).toBe(24);
+    };
+    check(db);
+    await db.close();
+    const db2 = await open(dir);
+    check(db2);
+    await db2.close();
+  });
+
   it('takes a lock: a second open fails naming the directory and the PID; a stale lock is taken over', async () => {
     const dir = newDir();
     const db = await open(dir);
