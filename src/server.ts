@@ -18,7 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { openStorage, type Storage, type Matcher } from '../storage/index.js';
 import { DiscoveryManager, DiscoveryMetrics } from '../discovery/index.js';
 import { ScrapeManager, discoveryConfigs } from './scrape/index.js';
-import { Engine, parse, parseSelector, formatExpr, astToJson } from '../promql/index.js';
+import { Engine, parse, parseSelector, prettify, astToJson } from '../promql/index.js';
 import { apiPlugins, setErrorClassifier } from './web/api/index.js';
 import { EngineQueryService, classifyEngineError } from './web/api/engine.js';
 import type { RemoteMetadata } from './remote/codec.js';
@@ -185,7 +185,7 @@ export async function runServer(flags: ParsedFlags): Promise<number> {
       queryable,
       appendable,
       query: new EngineQueryService(engine, queryable, {
-        format: (q) => formatExpr(parse(q)),
+        format: (q) => prettify(parse(q)),
         toJson: (q) => astToJson(parse(q)),
       }),
       parseSelector,

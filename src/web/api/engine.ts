@@ -3,7 +3,7 @@
  * `stats` object, and the mapping of engine errors to API error types.
  */
 import type { Queryable } from '../../../storage/index.js';
-import { Engine, EngineError, TIMEOUT_MESSAGE } from '../../../promql/index.js';
+import { Engine, EngineError, ParseError, TIMEOUT_MESSAGE } from '../../../promql/index.js';
 import type { QueryOptions, QueryOutcome, QueryService } from './query.js';
 import { ApiError } from './errors.js';
 
@@ -21,7 +21,16 @@ export class EngineQueryService implements QueryService {
 
   async instant(query: string, t: number, opts: QueryOptions): Promise<QueryOutcome> {
     const began = performance.now();
-    const r = this.engine.instant(this.queryable, query, t, { signal: opts.signal, lookbackDelta: opts.lookbackDeltaMs, timeout: opts.timeoutMs });
+    let r;
+    try {
+      r = this.engine.instant(this.queryable, query, t, { signal: opts.signal, lookbackDelta: opts.lookbackDeltaMs, timeout: opts.timeoutMs });
+    } catch (err) {
+      // Prometheus names the parameter for an instant query's parse error (not a range query's).
+      if (err instanceof EngineError && err.cause instanceof ParseError) {
+        throw ApiError.badData(`invalid parameter "query": ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
     overran(began, opts.timeoutMs);
     return { value: r.value, warnings: r.warnings, infos: r.infos, stats: opts.stats ? promStats(r.stats, began) : undefined };
   }

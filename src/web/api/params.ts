@@ -66,6 +66,20 @@ export function parseTimeParam(value: string, name: string): number {
   return t;
 }
 
+/**
+ * An optional time parameter (Prometheus's `parseTimeParam`): absent or empty gives `dflt`;
+ * a bad value is `invalid parameter "<name>": Invalid time value for '<name>': …`.
+ */
+export function parseOptionalTimeParam(params: Params, name: string, dflt: number): number {
+  const v = params.get(name);
+  if (v === undefined || v === '') return dflt;
+  const t = parseTime(v);
+  if (t === undefined) {
+    throw ApiError.badData(`invalid parameter "${name}": Invalid time value for '${name}': cannot parse "${v}" to a valid timestamp`);
+  }
+  return t;
+}
+
 /** Like {@link parseTimeParam} but `undefined` for an unparsable value. */
 export function parseTime(s: string): number | undefined {
   const f = parseGoFloat(s);

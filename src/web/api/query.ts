@@ -9,7 +9,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Labels } from '../../../storage/index.js';
 import { apiRoute, RawJson } from './route.js';
 import { ApiError } from './errors.js';
-import { parseDurationParam, parseLimitParam, parseTimeParam, type Params } from './params.js';
+import { parseDurationParam, parseLimitParam, parseOptionalTimeParam, parseTimeParam, type Params } from './params.js';
 import { formatSampleValue, formatTimestampSeconds } from './format.js';
 import { registerFormParser } from './form.js';
 import { JsonChunks } from './jsonbuf.js';
@@ -186,8 +186,7 @@ export const queryApi: FastifyPluginAsync<QueryApiDeps> = async (app, deps) => {
 
   apiRoute(app, '/api/v1/query', ['GET', 'POST'], async (params, req) => {
     const limit = parseLimitParam(params.get('limit'));
-    const tp = params.get('time');
-    const t = tp === undefined || tp === '' ? now() : parseTimeParam(tp, 'time');
+    const t = parseOptionalTimeParam(params, 'time', now());
     const c = clientSignal(req);
     try {
       const opts = options(params, c.signal);

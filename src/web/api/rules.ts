@@ -8,7 +8,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { apiRoute } from './route.js';
 import { registerFormParser } from './form.js';
 import { ApiError } from './errors.js';
-import { MAX_TIME_MS, MIN_TIME_MS, parseTimeParam } from './params.js';
+import { MAX_TIME_MS, MIN_TIME_MS, parseOptionalTimeParam } from './params.js';
 
 export interface RulesApiDeps {
   /** Parses a PromQL expression; throws a parse error for bad syntax. */
@@ -35,10 +35,8 @@ export const rulesApi: FastifyPluginAsync<RulesApiDeps> = async (app, deps) => {
   apiRoute(app, '/api/v1/notifications', ['GET'], async () => ({ data: [] }));
 
   apiRoute(app, '/api/v1/query_exemplars', ['GET', 'POST'], async (params) => {
-    const s = params.get('start');
-    const e = params.get('end');
-    const start = s ? parseTimeParam(s, 'start') : MIN_TIME_MS;
-    const end = e ? parseTimeParam(e, 'end') : MAX_TIME_MS;
+    const start = parseOptionalTimeParam(params, 'start', MIN_TIME_MS);
+    const end = parseOptionalTimeParam(params, 'end', MAX_TIME_MS);
     if (end < start) throw ApiError.badData('end timestamp must not be before start timestamp');
     try {
       deps.parseExpr(params.get('query') ?? '');

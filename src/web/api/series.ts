@@ -8,7 +8,7 @@ import { isValidLabelName, type Labels, type Matcher, type Queryable } from '../
 import { apiRoute } from './route.js';
 import { registerFormParser } from './form.js';
 import { ApiError } from './errors.js';
-import { MAX_TIME_MS, MIN_TIME_MS, parseLimitParam, parseTimeParam, type Params } from './params.js';
+import { MAX_TIME_MS, MIN_TIME_MS, parseLimitParam, parseOptionalTimeParam, type Params } from './params.js';
 
 export interface SeriesApiDeps {
   queryable: Queryable;
@@ -20,23 +20,28 @@ export interface SeriesApiDeps {
 const LIMIT_WARNING = 'results truncated due to limit';
 
 function timeRange(params: Params): { start: number; end: number } {
-  const s = params.get('start');
-  const e = params.get('end');
-  const start = s === undefined || s === '' ? MIN_TIME_MS : parseTimeParam(s, 'start');
-  const end = e === undefined || e === '' ? MAX_TIME_MS : parseTimeParam(e, 'end');
+  const start = parseOptionalTimeParam(params, 'start', MIN_TIME_MS);
+  const end = parseOptionalTimeParam(params, 'end', MAX_TIME_MS);
   if (end < start) throw ApiError.badData('invalid parameter "end": end timestamp must not be before start time');
   return { start, end };
 }
 
-function selectors(params: Params, deps: SeriesApiDeps, required: boolean): Matcher[][] {
+/**
+ * The `match[]` selectors. As Prometheus: each must have a matcher that does not match the
+ * empty string; /series names the parameter in its errors, /labels and /label/…/values do not.
+ */
+function selectors(params: Params, deps: SeriesApiDeps, required: boolean, prefix: string): Matcher[][] {
   const raw = params.getAll('match[]');
   if (raw.length === 0 && required) throw ApiError.badData('no match[] parameter provided');
   return raw.map((s) => {
+    let matchers: Matcher[];
     try {
-      return deps.parseSelector(s);
+      matchers = deps.parseSelector(s);
     } catch (err) {
-      throw ApiError.badData(`invalid parameter "match[]": ${(err as Error).message}`, { cause: err });
+      throw ApiError.badData(`${prefix}${(err as Error).message}`, { cause: err });
     }
+    if (!matchers.some((m) => !m.matches(''))) throw ApiError.badData(`${prefix}match[] must contain at least one non-empty matcher`);
+    return matchers;
   });
 }
 
@@ -81,7 +86,7 @@ export function unescapeLabelName(name: string): string {
 export const seriesApi: FastifyPluginAsync<SeriesApiDeps> = async (app, deps) => {
   registerFormParser(app);
   apiRoute(app, '/api/v1/series', ['GET', 'POST'], async (params) => {
-    const sets = selectors(params, deps, true);
+    const sets = selectors(params, deps, true, 'invalid parameter "match[]": ');
     const { start, end } = timeRange(params);
     const limit = parseLimitParam(params.get('limit'));
     const q = deps.queryable.querier(start, end);
@@ -110,7 +115,7 @@ export const seriesApi: FastifyPluginAsync<SeriesApiDeps> = async (app, deps) =>
   });
 
   apiRoute(app, '/api/v1/labels', ['GET', 'POST'], async (params) => {
-    const sets = selectors(params, deps, false);
+    const sets = selectors(params, deps, false, '');
     const { start, end } = timeRange(params);
     const limit = parseLimitParam(params.get('limit'));
     const q = deps.queryable.querier(start, end);
@@ -127,7 +132,7 @@ export const seriesApi: FastifyPluginAsync<SeriesApiDeps> = async (app, deps) =>
     const raw = (req.params as { name: string }).name;
     const name = unescapeLabelName(raw);
     if (!isValidLabelName(name)) throw ApiError.badData(`invalid label name: "${raw}"`);
-    const sets = selectors(params, deps, false);
+    const sets = selectors(params, deps, false, '');
     const { start, end } = timeRange(params);
     const limit = parseLimitParam(params.get('limit'));
     const q = deps.queryable.querier(start, end);
