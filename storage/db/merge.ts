@@ -9,15 +9,20 @@ import { ValueType, type Querier, type SampleIterator, type SelectHints, type Se
 
 export class MergeQuerier implements Querier {
   private closed = false;
+  /**
+   * `disjoint`: the queriers hold disjoint, increasing time ranges (blocks in time order, then
+   * the head above them), so a series' parts are chained instead of merged sample by sample.
+   */
   constructor(
     private readonly queriers: readonly Querier[],
     private readonly onClose?: () => void,
+    private readonly disjoint = false,
   ) {}
 
   select(matchers: readonly Matcher[], mint: number, maxt: number, hints?: SelectHints): SeriesSet {
     const sets = this.queriers.map((q) => q.select(matchers, mint, maxt, hints));
     if (sets.length === 1) return sets[0]!;
-    return mergeSeriesSets(sets);
+    return mergeSeriesSets(sets, this.disjoint);
   }
 
   labelNames(matchers: readonly Matcher[], mint: number, maxt: number): string[] {
@@ -43,7 +48,7 @@ function unionSorted(lists: string[][]): string[] {
 }
 
 /** Merges series sets, each sorted by labels, into one. */
-export function mergeSeriesSets(sets: readonly SeriesSet[]): SeriesSet {
+export function mergeSeriesSets(sets: readonly SeriesSet[], disjoint = false): SeriesSet {
   const k = sets.length;
   const heads: Array<Series | undefined> = sets.map((s) => (s.next() ? s.at() : undefined));
   let cur: Series | undefined;
@@ -67,7 +72,7 @@ export function mergeSeriesSets(sets: readonly SeriesSet[]): SeriesSet {
           heads[i] = sets[i]!.next() ? sets[i]!.at() : undefined;
         }
       }
-      cur = group.length === 1 ? group[0]! : new MergedSeries(group.slice());
+      cur = group.length === 1 ? group[0]! : new MergedSeries(group.slice(), disjoint);
       return true;
     },
     at(): Series {
@@ -82,11 +87,51 @@ export function mergeSeriesSets(sets: readonly SeriesSet[]): SeriesSet {
 
 class MergedSeries implements Series {
   readonly labels: Labels;
-  constructor(private readonly parts: Series[]) {
+  constructor(
+    private readonly parts: Series[],
+    private readonly disjoint: boolean,
+  ) {
     this.labels = parts[0]!.labels;
   }
   iterator(): SampleIterator {
-    return new MergeIterator(this.parts.map((p) => p.iterator()));
+    const its = this.parts.map((p) => p.iterator());
+    return this.disjoint ? new ChainIterator(its) : new MergeIterator(its);
+  }
+}
+
+/** Iterators over disjoint, increasing time ranges, one after the other. */
+export class ChainIterator implements SampleIterator {
+  private i = 0;
+  private cur: SampleIterator;
+  constructor(private readonly its: SampleIterator[]) {
+    this.cur = its[0]!;
+  }
+
+  next(): ValueType {
+    for (;;) {
+      if (this.cur.next() !== ValueType.None) return ValueType.Float;
+      if (++this.i >= this.its.length) {
+        this.i = this.its.length - 1;
+        return ValueType.None;
+      }
+      this.cur = this.its[this.i]!;
+    }
+  }
+
+  seek(t: number): ValueType {
+    for (;;) {
+      if (this.cur.seek(t) !== ValueType.None) return ValueType.Float;
+      if (this.i + 1 >= this.its.length) return ValueType.None;
+      this.cur = this.its[++this.i]!;
+    }
+  }
+
+  atT(): number {
+    return this.cur.atT();
+  }
+
+  atF(): number {
+    return this.cur.atF();
   }
 }
 

@@ -317,7 +317,13 @@ class Db implements Storage {
       for (const q of qs) q.close();
       throw err;
     }
-    return qs.length === 1 ? qs[0]! : new MergeQuerier(qs);
+    if (qs.length === 1) return qs[0]!;
+    // Blocks in time order without overlap, and the head above the newest: chain, don't merge.
+    let disjoint = true;
+    const used = this.blockList.filter((b) => b.overlaps(mint, maxt));
+    for (let i = 1; i < used.length; i++) if (used[i]!.minTime < used[i - 1]!.maxTime) disjoint = false;
+    if (used.length > 0 && this.head.minValidTime < used[used.length - 1]!.maxTime) disjoint = false;
+    return new MergeQuerier(qs, undefined, disjoint);
   }
 
   delete(matchers: readonly Matcher[], mint: number, maxt: number): number {
