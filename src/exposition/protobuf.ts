@@ -305,6 +305,7 @@ export class ProtobufParser implements MetricParser {
   private readMetric(s: number, e: number, t: number): boolean {
     const b = this.buf;
     this.nLab = 0;
+    this.labDecoded = false;
     this.hasTs = false;
     this.tsMs = 0;
     this.scalar = 0;
@@ -563,24 +564,47 @@ export class ProtobufParser implements MetricParser {
   }
 
   labels(into: LabelsBuilder): void {
-    const b = this.buf;
+    if (!this.labDecoded) this.decodeLabels();
     into.reset(Labels.EMPTY);
     into.set(METRIC_NAME, this.sfx === SFX_NONE ? this.famName : this.famName + SUFFIX[this.sfx]);
+    const names = this.labNames;
+    const values = this.labValues;
+    const n = this.nLab;
+    for (let k = 0; k < n; k++) into.set(names[k]!, values[k]!);
+    if (this.extraName !== '') {
+      for (let k = 0; k < n; k++) if (names[k] === this.extraName) this.fail(`label name ${JSON.stringify(this.extraName)} is not unique`);
+      into.set(this.extraName, this.extraValue);
+    }
+  }
+
+  /** Decodes and checks the current Metric's label pairs once for all the series it expands to. */
+  private decodeLabels(): void {
     const lab = this.lab;
-    let empty: string[] | null = null;
-    for (let k = 0; k < this.nLab; k++) {
+    const n = this.nLab;
+    const names = this.labNames;
+    const values = this.labValues;
+    names.length = n;
+    values.length = n;
+    // Pairwise comparison for the usual few labels, a Set past 16 (bounded cost).
+    const seen = n > 16 ? new Set<string>() : null;
+    for (let k = 0; k < n; k++) {
       const o = k * 4;
       const name = this.str(lab[o]!, lab[o + 1]!, 'label name');
-      const value = this.str(lab[o + 2]!, lab[o + 3]!, 'label value');
       if (name === '') this.fail('invalid label name: ""');
-      if (into.has(name) || name === METRIC_NAME || name === this.extraName || (empty !== null && empty.includes(name))) {
-        this.fail(`label name ${JSON.stringify(name)} is not unique`);
-      }
-      if (value === '') (empty ??= []).push(name);
-      into.set(name, value);
+      let dup = name === METRIC_NAME;
+      if (seen !== null) {
+        dup ||= seen.has(name);
+        seen.add(name);
+      } else for (let j = 0; j < k && !dup; j++) dup = names[j] === name;
+      if (dup) this.fail(`label name ${JSON.stringify(name)} is not unique`);
+      names[k] = name;
+      values[k] = this.str(lab[o + 2]!, lab[o + 3]!, 'label value');
     }
-    if (this.extraName !== '') into.set(this.extraName, this.extraValue);
+    this.labDecoded = true;
   }
+  private labDecoded = false;
+  private readonly labNames: string[] = [];
+  private readonly labValues: string[] = [];
 
   /** Decodes buf[s..e): latin1 when ASCII, else checked UTF-8. */
   private str(s: number, e: number, what: string): string {

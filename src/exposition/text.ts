@@ -676,32 +676,44 @@ export class TextParser implements MetricParser {
   }
 
   private fillLabels(into: LabelsBuilder, lab: Int32Array, n: number, series: boolean): void {
-    const b = this.buf;
     into.reset(Labels.EMPTY);
     if (series) into.set(METRIC_NAME, this.metricName());
     const normLe = series && this.mtype === 'histogram';
     const normQ = series && this.mtype === 'summary';
-    const empty = this.emptyNames;
+    let expected = series ? 1 : 0;
+    let sawEmpty = false;
     for (let k = 0; k < n; k++) {
       const o = k * LABEL_FIELDS;
       const flags = lab[o + 4]!;
-      let name = this.decode(lab[o]!, lab[o + 1]!, (flags & F_NAME_HIGH) !== 0);
-      if (flags & F_NAME_ESC) name = unescapeLabel(name);
-      // Duplicates (including an explicit __name__ next to the metric name) are errors. An empty
-      // value removes the label from the builder but still counts here.
-      if (into.has(name) || (series && name === METRIC_NAME) || (empty.length !== 0 && empty.includes(name))) {
-        empty.length = 0;
-        this.fail(`label name ${JSON.stringify(name)} is not unique`);
-      }
+      const name = this.labelName(lab, o);
       let value = this.decode(lab[o + 2]!, lab[o + 3]!, (flags & F_VALUE_HIGH) !== 0);
       if (flags & F_VALUE_ESC) value = unescapeLabel(value);
       if ((normLe && name === 'le') || (normQ && name === 'quantile')) value = normaliseFloatLabel(value);
-      if (value === '') empty.push(name);
+      if (value === '') sawEmpty = true;
+      else expected++;
       into.set(name, value);
     }
-    if (empty.length !== 0) empty.length = 0;
+    // Duplicate names (an explicit __name__ next to the metric name included) are errors. A
+    // repeated name overwrites in the builder, so the size tells; empty values (which delete)
+    // take the slow path.
+    if (into.size !== expected || sawEmpty) this.checkDuplicates(lab, n, series);
   }
-  private readonly emptyNames: string[] = [];
+
+  private labelName(lab: Int32Array, o: number): string {
+    const flags = lab[o + 4]!;
+    const name = this.decode(lab[o]!, lab[o + 1]!, (flags & F_NAME_HIGH) !== 0);
+    return flags & F_NAME_ESC ? unescapeLabel(name) : name;
+  }
+
+  private checkDuplicates(lab: Int32Array, n: number, series: boolean): void {
+    const seen = new Set<string>();
+    if (series) seen.add(METRIC_NAME);
+    for (let k = 0; k < n; k++) {
+      const name = this.labelName(lab, k * LABEL_FIELDS);
+      if (seen.has(name)) this.fail(`label name ${JSON.stringify(name)} is not unique`);
+      seen.add(name);
+    }
+  }
 
   value(): number {
     return this.val;
