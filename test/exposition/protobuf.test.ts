@@ -144,6 +144,12 @@ describe('protobuf MetricFamily parser', () => {
     { name: 'truncated body', body: pb({ name: 'g', type: GAUGE, metric: [{ gauge: { value: 1 } }] }).subarray(0, 10), msg: 'truncated' },
     { name: 'empty name', body: pb({ name: '', type: GAUGE, metric: [{ gauge: { value: 1 } }] }), msg: 'invalid metric name' },
     { name: 'duplicate label', body: pb({ name: 'g', type: GAUGE, metric: [{ label: [{ name: 'a', value: '1' }, { name: 'a', value: '2' }], gauge: { value: 1 } }] }), msg: 'label name "a" is not unique' },
+    {
+      name: 'duplicate among many labels',
+      body: pb({ name: 'g', type: GAUGE, metric: [{ label: [...Array.from({ length: 30 }, (_, i) => ({ name: `l${i}`, value: 'v' })), { name: 'l7', value: 'x' }], gauge: { value: 1 } }] }),
+      msg: 'label name "l7" is not unique',
+    },
+    { name: '__name__ label', body: pb({ name: 'g', type: GAUGE, metric: [{ label: [{ name: '__name__', value: 'x' }], gauge: { value: 1 } }] }), msg: 'label name "__name__" is not unique' },
     { name: 'le label on a histogram', body: pb({ name: 'h', type: HISTOGRAM, metric: [{ label: [{ name: 'le', value: '1' }], histogram: { bucket: [{ upperBound: 1 }] } }] }), msg: 'label name "le" is not unique' },
     { name: 'unknown type', body: pb({ name: 'g', type: 9, metric: [{ gauge: { value: 1 } }] }), msg: 'unknown metric type 9' },
   ])('$name is an error naming the message', ({ body, msg }) => {

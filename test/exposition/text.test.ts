@@ -135,6 +135,7 @@ describe('text format 0.0.4: invalid input', () => {
     { name: 'unclosed brace', input: 'a{b="c"\n', line: 1, msg: 'expected label name' },
     { name: 'duplicate label', input: 'a{b="1",b="2"} 1\n', line: 1, msg: 'label name "b" is not unique' },
     { name: 'duplicate label, first empty', input: 'a{b="",b="2"} 1\n', line: 1, msg: 'label name "b" is not unique' },
+    { name: 'duplicate among many labels', input: `a{${Array.from({ length: 30 }, (_, i) => `l${i}="v"`).join(',')},l3="w"} 1\n`, line: 1, msg: 'label name "l3" is not unique' },
     { name: '__name__ as a label next to the name', input: 'a{__name__="b"} 1\n', line: 1, msg: 'label name "__name__" is not unique' },
     { name: 'no metric name in braces', input: '{a="b"} 1\n', line: 1, msg: 'metric name not set' },
     { name: 'two quoted names', input: '{"a","b"} 1\n', line: 1, msg: 'metric name already set' },
