@@ -4,7 +4,7 @@ import type { AggregateExpr } from '../parser/ast.js';
 import { EngineError } from './errors.js';
 import type { Evaluator } from './engine.js';
 import { typeName, unwrapParens } from './engine.js';
-import { NAME_LIKE, newSeries, type StepSeries, type Val } from './types.js';
+import { NAME_LIKE, newSeries, type StepSeries, type Gen, type Val } from './types.js';
 
 /** Neumaier-compensated summation step; returns the new sum, the new compensation in kahanC. */
 let kahanC = 0;
@@ -107,12 +107,12 @@ function groupSeries(series: StepSeries[], e: AggregateExpr): Grouping {
   return { groupOf, labels, dropName };
 }
 
-export function evalAggregate(ev: Evaluator, e: AggregateExpr): Val {
+export function* evalAggregate(ev: Evaluator, e: AggregateExpr): Gen<Val> {
   const n = ev.n;
   let param: Float64Array | undefined;
   let strParam: string | undefined;
   if (e.param !== null) {
-    const pv = ev.eval(e.param);
+    const pv = yield* ev.eval(e.param);
     if (pv.kind === 'scalar') param = pv.v;
     else if (pv.kind === 'string') strParam = pv.s;
     else throw new EngineError('execution', `expected scalar or string parameter, got ${typeName(pv)}`);
@@ -120,12 +120,12 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr): Val {
   const op = e.op;
   if (op !== 'count_values' && op !== 'topk' && op !== 'bottomk' && op !== 'limitk' && op !== 'limit_ratio' && op !== 'quantile') {
     const agg = new SimpleAggregation(op, n, e);
-    ev.streamVector(e.expr, (s) => agg.add(s));
+    yield* ev.streamVector(e.expr, (s) => agg.add(s));
     const out = agg.finish();
     ev.ctx.hold(out.length * n);
     return { kind: 'vector', series: out };
   }
-  const v = ev.eval(e.expr);
+  const v = yield* ev.eval(e.expr);
   if (v.kind !== 'vector') throw new EngineError('execution', `expected instant vector in aggregation, got ${typeName(v)}`);
   const series = v.series;
 

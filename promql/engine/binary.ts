@@ -3,7 +3,7 @@ import { Labels, LabelsBuilder } from '../../storage/index.js';
 import type { BinaryExpr, BinaryOp, VectorMatching } from '../parser/ast.js';
 import { EngineError } from './errors.js';
 import { typeName, type Evaluator } from './engine.js';
-import { NAME_LIKE, anyPresent, newSeries, type StepSeries, type Val } from './types.js';
+import { NAME_LIKE, anyPresent, newSeries, type StepSeries, type Gen, type Val } from './types.js';
 
 const ARITHMETIC = new Set<BinaryOp>(['+', '-', '*', '/', '%', '^', 'atan2']);
 const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
@@ -57,9 +57,9 @@ export function compare(op: BinaryOp, a: number, b: number): boolean {
   }
 }
 
-export function evalBinary(ev: Evaluator, e: BinaryExpr): Val {
-  const lhs = ev.eval(e.lhs);
-  const rhs = ev.eval(e.rhs);
+export function* evalBinary(ev: Evaluator, e: BinaryExpr): Gen<Val> {
+  const lhs = yield* ev.eval(e.lhs);
+  const rhs = yield* ev.eval(e.rhs);
   const op = e.op;
   const n = ev.n;
   if (lhs.kind === 'scalar' && rhs.kind === 'scalar') {

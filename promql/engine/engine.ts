@@ -27,7 +27,7 @@ import {
 import { evalAggregate } from './aggregate.js';
 import { evalBinary } from './binary.js';
 import { RANGE_FUNCTIONS, evalInstantFunction } from './functions.js';
-import { dropMetricName, newSeries, type RawSeries, type StepSeries, type Val } from './types.js';
+import { dropMetricName, newSeries, type RawSeries, type StepSeries, type Gen, type Val } from './types.js';
 import type { QueryStats, QueryValue, RangeSeries, InstantSample } from './value.js';
 
 export interface Logger {
@@ -94,8 +94,25 @@ export class QueryContext {
   ) {}
 
   /** Checks the deadline and cancellation; call regularly (cheap). */
-  check(): void {
-    if ((this.ticks++ & 15) !== 0) return;
+  /** In the asynchronous API: ms of work between hand-backs to the event loop; 0 = never. */
+  yieldEvery = 0;
+  private lastYield = Date.now();
+
+  /**
+   * Checks the deadline and cancellation (cheap; call regularly). Returns true when the
+   * asynchronous evaluation should hand the event loop back now (the caller then `yield`s).
+   */
+  check(): boolean {
+    if ((this.ticks++ & 15) !== 0) return false;
+    this.checkNow();
+    if (this.yieldEvery === 0) return false;
+    const now = Date.now();
+    if (now - this.lastYield < this.yieldEvery) return false;
+    this.lastYield = now;
+    return true;
+  }
+
+  checkNow(): void {
     if (this.signal?.aborted) throw new EngineError('canceled', CANCELED_MESSAGE);
     if (Date.now() > this.deadline) throw new EngineError('timeout', TIMEOUT_MESSAGE);
   }
@@ -197,8 +214,8 @@ export class Evaluator {
     for (let i = 0; i < this.n; i++) this.times[i] = start + i * interval;
   }
 
-  eval(e: Expr): Val {
-    this.ctx.check();
+  *eval(e: Expr): Gen<Val> {
+    if (this.ctx.check()) yield;
     switch (e.kind) {
       case 'number':
         return { kind: 'scalar', v: new Float64Array(this.n).fill(e.value) };
@@ -206,9 +223,9 @@ export class Evaluator {
         return { kind: 'string', s: e.value };
       case 'paren':
       case 'step_invariant':
-        return this.eval(e.expr);
+        return yield* this.eval(e.expr);
       case 'unary': {
-        const v = this.eval(e.expr);
+        const v = yield* this.eval(e.expr);
         if (e.op === '+') return v;
         if (v.kind === 'scalar') return { kind: 'scalar', v: v.v.map((x) => -x) };
         if (v.kind === 'vector') {
@@ -221,17 +238,17 @@ export class Evaluator {
         throw new EngineError('execution', `unary expression only allowed on expressions of type scalar or instant vector, got ${typeName(v)}`);
       }
       case 'vector':
-        return { kind: 'vector', series: this.evalVectorSelector(e, false) };
+        return { kind: 'vector', series: yield* this.evalVectorSelector(e, false) };
       case 'matrix':
-        return { kind: 'matrix', series: this.matrixForInstant(e) };
+        return { kind: 'matrix', series: yield* this.matrixForInstant(e) };
       case 'subquery':
-        return { kind: 'matrix', series: this.subqueryForInstant(e) };
+        return { kind: 'matrix', series: yield* this.subqueryForInstant(e) };
       case 'call':
-        return this.evalCall(e);
+        return yield* this.evalCall(e);
       case 'aggregate':
-        return evalAggregate(this, e);
+        return yield* evalAggregate(this, e);
       case 'binary':
-        return evalBinary(this, e);
+        return yield* evalBinary(this, e);
       default:
         throw new EngineError('execution', `unhandled expression ${(e as Expr).kind}`);
     }
@@ -249,8 +266,8 @@ export class Evaluator {
     return v;
   }
 
-  evalScalarArg(e: Expr): Float64Array {
-    const v = this.eval(e);
+  *evalScalarArg(e: Expr): Gen<Float64Array> {
+    const v = yield* this.eval(e);
     if (v.kind === 'scalar') return v.v;
     throw new EngineError('execution', `expected scalar, got ${typeName(v)}`);
   }
@@ -277,7 +294,7 @@ export class Evaluator {
    * An instant vector selector at every step: the newest sample in (rt - lookback, rt], unless it
    * is a staleness marker. With `timestamps`, values are the samples' timestamps in seconds.
    */
-  evalVectorSelector(vs: VectorSelector, timestamps: boolean, sink?: (s: StepSeries) => void): StepSeries[] {
+  *evalVectorSelector(vs: VectorSelector, timestamps: boolean, sink?: (s: StepSeries) => void): Gen<StepSeries[]> {
     const rt = this.refTimes(vs.timestamp, vs.startOrEnd, vs.offset);
     const lookback = this.ctx.lookback;
     const mint = rt[0]! - lookback + 1;
@@ -288,7 +305,7 @@ export class Evaluator {
     const n = this.n;
     const scratch = sink ? newSeries(Labels.EMPTY, n) : undefined;
     while (set.next()) {
-      this.ctx.check();
+      if (this.ctx.check()) yield;
       const s = set.at();
       const cnt = buf.fill(s.iterator(), mint, maxt, false);
       if (cnt === 0) continue;
@@ -326,13 +343,13 @@ export class Evaluator {
   }
 
   /** A range selector at an instant query's single step: the samples in (rt - range, rt]. */
-  private matrixForInstant(ms: MatrixSelector): RawSeries[] {
+  private *matrixForInstant(ms: MatrixSelector): Gen<RawSeries[]> {
     const vs = ms.vector;
     const rt = this.refTimes(vs.timestamp, vs.startOrEnd, vs.offset)[0]!;
     const set = this.select(vs.matchers, rt - ms.range + 1, rt);
     const out: RawSeries[] = [];
     while (set.next()) {
-      this.ctx.check();
+      if (this.ctx.check()) yield;
       const s = set.at();
       const cnt = this.buf.fill(s.iterator(), rt - ms.range + 1, rt, true);
       if (cnt === 0) continue;
@@ -342,10 +359,10 @@ export class Evaluator {
     return out;
   }
 
-  private subqueryForInstant(sq: SubqueryExpr): RawSeries[] {
+  private *subqueryForInstant(sq: SubqueryExpr): Gen<RawSeries[]> {
     const rt = this.refTimes(sq.timestamp, sq.startOrEnd, sq.offset)[0]!;
     const out: RawSeries[] = [];
-    this.forEachSubquerySeries(sq, rt, rt, (r) => {
+    yield* this.forEachSubquerySeries(sq, rt, rt, (r) => {
       let lo = 0;
       while (lo < r.n && r.ts[lo]! <= rt - sq.range) lo++;
       let hi = r.n;
@@ -359,7 +376,7 @@ export class Evaluator {
    * Evaluates a subquery's inner expression over the steps aligned to absolute multiples of its
    * step that cover (minRt - range, maxRt], and hands each result series over as raw samples.
    */
-  forEachSubquerySeries(sq: SubqueryExpr, minRt: number, maxRt: number, fn: (r: RawSeries) => void): void {
+  *forEachSubquerySeries(sq: SubqueryExpr, minRt: number, maxRt: number, fn: (r: RawSeries) => void): Gen<void> {
     const step = sq.step > 0 ? sq.step : this.ctx.noStepInterval;
     const lowest = minRt - sq.range;
     let start = step * Math.trunc(lowest / step);
@@ -369,11 +386,11 @@ export class Evaluator {
       return;
     }
     const child = new Evaluator(this.ctx, start, end, step);
-    const v = child.eval(sq.expr);
+    const v = yield* child.eval(sq.expr);
     if (v.kind !== 'vector') throw new EngineError('execution', `subquery is only allowed on instant vector, got ${typeName(v)}`);
     const times = child.times;
     for (const s of v.series) {
-      this.ctx.check();
+      if (this.ctx.check()) yield;
       let cnt = 0;
       for (let i = 0; i < child.n; i++) cnt += s.has[i]!;
       const ts = new Float64Array(cnt);
@@ -395,36 +412,36 @@ export class Evaluator {
    * Hands each series of an instant-vector expression to `sink` without keeping them: selectors
    * and range functions reuse one scratch series (the sink must copy what it keeps).
    */
-  streamVector(e: Expr, sink: (s: StepSeries) => void): void {
+  *streamVector(e: Expr, sink: (s: StepSeries) => void): Gen<void> {
     const u = unwrapParens(e);
     if (u.kind === 'vector') {
-      this.evalVectorSelector(u, false, sink);
+      yield* this.evalVectorSelector(u, false, sink);
       return;
     }
     if (u.kind === 'call') {
       const fn = RANGE_FUNCTIONS[u.func.name];
       if (fn !== undefined) {
-        this.evalRangeFunction(u, fn, sink);
+        yield* this.evalRangeFunction(u, fn, sink);
         return;
       }
     }
-    const v = this.eval(e);
+    const v = yield* this.eval(e);
     if (v.kind !== 'vector') throw new EngineError('execution', `expected instant vector, got ${typeName(v)}`);
     for (const s of v.series) sink(s);
   }
 
-  private evalCall(call: Call): Val {
+  private *evalCall(call: Call): Gen<Val> {
     const name = call.func.name;
     const rangeFn = RANGE_FUNCTIONS[name];
-    if (rangeFn !== undefined) return this.evalRangeFunction(call, rangeFn);
-    return evalInstantFunction(this, call);
+    if (rangeFn !== undefined) return yield* this.evalRangeFunction(call, rangeFn);
+    return yield* evalInstantFunction(this, call);
   }
 
   /**
    * A function over a range vector (a range selector or a subquery): for each series, a window
    * (rt - range, rt] slides over its samples; both ends only move forward.
    */
-  evalRangeFunction(call: Call, fn: RangeFn, sink?: (s: StepSeries) => void): Val {
+  *evalRangeFunction(call: Call, fn: RangeFn, sink?: (s: StepSeries) => void): Gen<Val> {
     const name = call.func.name;
     let mIdx = -1;
     for (let i = 0; i < call.args.length; i++) {
@@ -436,7 +453,7 @@ export class Evaluator {
     }
     if (mIdx < 0) throw new EngineError('execution', `${name}: expected a range vector argument`);
     const params: Float64Array[] = [];
-    for (let i = 0; i < call.args.length; i++) if (i !== mIdx) params.push(this.evalScalarArg(call.args[i]!));
+    for (let i = 0; i < call.args.length; i++) if (i !== mIdx) params.push(yield* this.evalScalarArg(call.args[i]!));
     const arg = unwrapParens(call.args[mIdx]!) as MatrixSelector | SubqueryExpr;
     const n = this.n;
     const out: StepSeries[] = [];
@@ -513,7 +530,7 @@ export class Evaluator {
       const maxt = rt[n - 1]!;
       const set = this.select(vs.matchers, mint, maxt, name);
       while (set.next()) {
-        this.ctx.check();
+        if (this.ctx.check()) yield;
         const s = set.at();
         const cnt = this.buf.fill(s.iterator(), mint, maxt, true);
         if (cnt === 0) continue;
@@ -524,7 +541,7 @@ export class Evaluator {
       for (const w of set.warnings()) this.ctx.ann.warn(w);
     } else {
       const rt = this.refTimes(arg.timestamp, arg.startOrEnd, arg.offset);
-      this.forEachSubquerySeries(arg, rt[0]!, rt[n - 1]!, (r) => apply(r.labels, r.ts, r.vs, r.n, rt, r.dropName));
+      yield* this.forEachSubquerySeries(arg, rt[0]!, rt[n - 1]!, (r) => apply(r.labels, r.ts, r.vs, r.n, rt, r.dropName));
     }
     return this.checkDuplicatesIfEager({ kind: 'vector', series: out });
   }
@@ -657,25 +674,65 @@ export class Engine {
     }
   }
 
-  /** Evaluates `query` at `t` (ms). */
+  /**
+   * Evaluates `query` at `t` (ms), synchronously: the event loop is blocked until it returns,
+   * so `opts.signal` is only seen if it is already aborted. Servers use {@link instantAsync}.
+   */
   instant(queryable: Queryable, query: string | Expr, t: number, opts: QueryOptions = {}): QueryResult {
     const { expr, text } = this.toExpr(query);
-    return this.exec(queryable, expr, text, t, t, 0, opts);
+    return runSync(this.exec(queryable, expr, text, t, t, 0, opts, false));
   }
 
-  /** Evaluates `query` at start, start+step, … ≤ end (ms). */
+  /** Evaluates `query` at start, start+step, … ≤ end (ms), synchronously. */
   range(queryable: Queryable, query: string | Expr, start: number, end: number, step: number, opts: QueryOptions = {}): QueryResult {
     const { expr, text } = this.toExpr(query);
+    this.checkRange(expr, start, end, step);
+    return runSync(this.exec(queryable, expr, text, start, end, step, opts, false));
+  }
+
+  /**
+   * As {@link instant}, but hands the event loop back every few ms of work, so other requests
+   * are served meanwhile and an aborted `opts.signal` (client gone) stops the evaluation.
+   */
+  instantAsync(queryable: Queryable, query: string | Expr, t: number, opts: QueryOptions = {}): Promise<QueryResult> {
+    try {
+      const { expr, text } = this.toExpr(query);
+      return runAsync(this.exec(queryable, expr, text, t, t, 0, opts, true), opts.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** As {@link range}, yielding to the event loop (see {@link instantAsync}). */
+  rangeAsync(queryable: Queryable, query: string | Expr, start: number, end: number, step: number, opts: QueryOptions = {}): Promise<QueryResult> {
+    try {
+      const { expr, text } = this.toExpr(query);
+      this.checkRange(expr, start, end, step);
+      return runAsync(this.exec(queryable, expr, text, start, end, step, opts, true), opts.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private checkRange(expr: Expr, start: number, end: number, step: number): void {
     if (step <= 0) throw new EngineError('bad_data', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
     if (end < start) throw new EngineError('bad_data', 'end timestamp must not be before start time');
     const t = exprType(expr);
     if (t !== 'vector' && t !== 'scalar') {
       throw new EngineError('bad_data', `invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`);
     }
-    return this.exec(queryable, expr, text, start, end, step, opts);
   }
 
-  private exec(queryable: Queryable, expr: Expr, text: string | undefined, start: number, end: number, step: number, opts: QueryOptions): QueryResult {
+  private *exec(
+    queryable: Queryable,
+    expr: Expr,
+    text: string | undefined,
+    start: number,
+    end: number,
+    step: number,
+    opts: QueryOptions,
+    yielding: boolean,
+  ): Gen<QueryResult> {
     const began = performance.now();
     if (opts.signal?.aborted) throw new EngineError('canceled', CANCELED_MESSAGE);
     const lookback = opts.lookbackDelta ?? this.lookbackDelta;
@@ -693,8 +750,9 @@ export class Engine {
         this.noStepSubqueryInterval,
         this.delayedNameRemoval,
       );
+      if (yielding) ctx.yieldEvery = YIELD_EVERY_MS;
       const ev = new Evaluator(ctx, start, end, step);
-      const v = ev.eval(expr);
+      const v = yield* ev.eval(expr);
       const value = step === 0 ? toInstantValue(v, ev, ctx) : toRangeValue(v, ev, ctx);
       const annotations = ctx.ann.all();
       return {
@@ -707,6 +765,30 @@ export class Engine {
     } finally {
       querier.close();
     }
+  }
+}
+
+/** Work between two hand-backs to the event loop in the asynchronous API. */
+const YIELD_EVERY_MS = 10;
+
+function runSync<T>(g: Gen<T>): T {
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+  }
+}
+
+async function runAsync<T>(g: Gen<T>, signal: AbortSignal | undefined): Promise<T> {
+  try {
+    for (;;) {
+      const r = g.next();
+      if (r.done) return r.value;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (signal?.aborted) throw new EngineError('canceled', CANCELED_MESSAGE);
+    }
+  } finally {
+    // Closes the querier (the generator's finally) when cancelled between steps.
+    g.return(undefined as T);
   }
 }
 

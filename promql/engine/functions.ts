@@ -8,7 +8,7 @@ import type { Call, Expr } from '../parser/ast.js';
 import { EngineError } from './errors.js';
 import { goQuote, mergeSameLabels, typeName, unwrapParens, type Evaluator, type RangeEnv, type RangeFn } from './engine.js';
 import { goFloat, kahanSumInc, lastKahanC, quantile } from './aggregate.js';
-import { dropMetricName, newSeries, type StepSeries, type Val } from './types.js';
+import { dropMetricName, newSeries, type StepSeries, type Gen, type Val } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Range functions
@@ -244,16 +244,16 @@ export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
 // ---------------------------------------------------------------------------------------------
 // Instant functions
 
-function vectorArg(ev: Evaluator, e: Expr, fname: string): StepSeries[] {
-  const v = ev.eval(e);
+function* vectorArg(ev: Evaluator, e: Expr, fname: string): Gen<StepSeries[]> {
+  const v = yield* ev.eval(e);
   if (v.kind !== 'vector') throw new EngineError('execution', `${fname}: expected instant vector argument, got ${typeName(v)}`);
   return v.series;
 }
 
-function stringArg(ev: Evaluator, e: Expr): string {
+function* stringArg(ev: Evaluator, e: Expr): Gen<string> {
   const u = unwrapParens(e);
   if (u.kind === 'string') return u.value;
-  const v = ev.eval(e);
+  const v = yield* ev.eval(e);
   if (v.kind === 'string') return v.s;
   throw new EngineError('execution', `expected string argument, got ${typeName(v)}`);
 }
@@ -415,12 +415,12 @@ function compileReplace(pattern: string): CompiledReplace {
   return c;
 }
 
-function labelReplace(ev: Evaluator, call: Call): Val {
-  const series = vectorArg(ev, call.args[0]!, 'label_replace');
-  const dst = stringArg(ev, call.args[1]!);
-  const repl = stringArg(ev, call.args[2]!);
-  const src = stringArg(ev, call.args[3]!);
-  const pattern = stringArg(ev, call.args[4]!);
+function* labelReplace(ev: Evaluator, call: Call): Gen<Val> {
+  const series = yield* vectorArg(ev, call.args[0]!, 'label_replace');
+  const dst = yield* stringArg(ev, call.args[1]!);
+  const repl = yield* stringArg(ev, call.args[2]!);
+  const src = yield* stringArg(ev, call.args[3]!);
+  const pattern = yield* stringArg(ev, call.args[4]!);
   const { re, named } = compileReplace(pattern);
   if (!isValidLabelName(dst)) throw new EngineError('execution', `invalid destination label name in label_replace(): ${dst}`);
   const cache = new Map<string, string | null>();
@@ -444,13 +444,13 @@ function labelReplace(ev: Evaluator, call: Call): Val {
   return { kind: 'vector', series };
 }
 
-function labelJoin(ev: Evaluator, call: Call): Val {
-  const series = vectorArg(ev, call.args[0]!, 'label_join');
-  const dst = stringArg(ev, call.args[1]!);
-  const sep = stringArg(ev, call.args[2]!);
+function* labelJoin(ev: Evaluator, call: Call): Gen<Val> {
+  const series = yield* vectorArg(ev, call.args[0]!, 'label_join');
+  const dst = yield* stringArg(ev, call.args[1]!);
+  const sep = yield* stringArg(ev, call.args[2]!);
   const srcs: string[] = [];
   for (let i = 3; i < call.args.length; i++) {
-    const s = stringArg(ev, call.args[i]!);
+    const s = yield* stringArg(ev, call.args[i]!);
     if (!isValidLabelName(s)) throw new EngineError('execution', `invalid source label name in label_join(): ${s}`);
     srcs.push(s);
   }
@@ -600,12 +600,12 @@ export function bucketFraction(lower: number, upper: number, buckets: Bucket[]):
   return (upperRank - lowerRank) / count;
 }
 
-function classicHistogram(ev: Evaluator, call: Call, fraction: boolean): Val {
+function* classicHistogram(ev: Evaluator, call: Call, fraction: boolean): Gen<Val> {
   const n = ev.n;
-  const p1 = ev.evalScalarArg(call.args[0]!);
-  const p2 = fraction ? ev.evalScalarArg(call.args[1]!) : undefined;
+  const p1 = yield* ev.evalScalarArg(call.args[0]!);
+  const p2 = fraction ? yield* ev.evalScalarArg(call.args[1]!) : undefined;
   const vecArg = call.args[fraction ? 2 : 1]!;
-  const series = vectorArg(ev, vecArg, call.func.name);
+  const series = yield* vectorArg(ev, vecArg, call.func.name);
   if (!fraction) {
     for (let i = 0; i < n; i++) {
       const q = p1[i]!;
@@ -695,9 +695,9 @@ const INFO_IDENTIFYING = ['instance', 'job'];
  * (default `target_info`) that share `instance` and `job` with each series; among several, the
  * one with the newest sample wins. Data-label matchers restrict which info series and labels count.
  */
-function infoFunction(ev: Evaluator, call: Call): Val {
+function* infoFunction(ev: Evaluator, call: Call): Gen<Val> {
   const n = ev.n;
-  const series = vectorArg(ev, call.args[0]!, 'info');
+  const series = yield* vectorArg(ev, call.args[0]!, 'info');
   const sel = call.args[1] !== undefined ? unwrapParens(call.args[1]) : undefined;
   const selMatchers = sel !== undefined && sel.kind === 'vector' ? sel.matchers : [];
   const nameMatchers = selMatchers.filter((m) => m.name === METRIC_NAME);
@@ -713,7 +713,7 @@ function infoFunction(ev: Evaluator, call: Call): Val {
     startOrEnd: null,
     posRange: call.posRange,
   };
-  const infos = ev.evalVectorSelector(infoVs, true);
+  const infos = yield* ev.evalVectorSelector(infoVs, true);
   const byId = new Map<string, StepSeries[]>();
   for (const s of infos) {
     const key = INFO_IDENTIFYING.map((l) => s.labels.get(l)).join('\xff');
@@ -770,12 +770,12 @@ function infoFunction(ev: Evaluator, call: Call): Val {
   return { kind: 'vector', series: order };
 }
 
-export function evalInstantFunction(ev: Evaluator, call: Call): Val {
+export function* evalInstantFunction(ev: Evaluator, call: Call): Gen<Val> {
   const name = call.func.name;
   const n = ev.n;
   const args = call.args;
   const math = MATH[name];
-  if (math !== undefined) return mapValues(ev, vectorArg(ev, args[0]!, name), math);
+  if (math !== undefined) return mapValues(ev, yield* vectorArg(ev, args[0]!, name), math);
   const date = DATE[name];
   if (date !== undefined) {
     if (args.length === 0) {
@@ -786,7 +786,7 @@ export function evalInstantFunction(ev: Evaluator, call: Call): Val {
       }
       return { kind: 'vector', series: [s] };
     }
-    return mapValues(ev, vectorArg(ev, args[0]!, name), (x) => (Number.isFinite(x) ? date(new Date(Math.trunc(x) * 1000)) : NaN));
+    return mapValues(ev, yield* vectorArg(ev, args[0]!, name), (x) => (Number.isFinite(x) ? date(new Date(Math.trunc(x) * 1000)) : NaN));
   }
   switch (name) {
     case 'time': {
@@ -797,14 +797,14 @@ export function evalInstantFunction(ev: Evaluator, call: Call): Val {
     case 'pi':
       return { kind: 'scalar', v: new Float64Array(n).fill(Math.PI) };
     case 'vector': {
-      const sc = ev.evalScalarArg(args[0]!);
+      const sc = yield* ev.evalScalarArg(args[0]!);
       const s = newSeries(Labels.EMPTY, n);
       s.has.fill(1);
       s.v.set(sc);
       return { kind: 'vector', series: [s] };
     }
     case 'scalar': {
-      const series = vectorArg(ev, args[0]!, name);
+      const series = yield* vectorArg(ev, args[0]!, name);
       const v = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         let cnt = 0;
@@ -821,53 +821,53 @@ export function evalInstantFunction(ev: Evaluator, call: Call): Val {
       return { kind: 'scalar', v };
     }
     case 'round': {
-      const series = vectorArg(ev, args[0]!, name);
-      const to = args.length > 1 ? ev.evalScalarArg(args[1]!) : undefined;
+      const series = yield* vectorArg(ev, args[0]!, name);
+      const to = args.length > 1 ? yield* ev.evalScalarArg(args[1]!) : undefined;
       return mapValues(ev, series, (x, i) => {
         const inv = 1 / (to ? to[i]! : 1);
         return Math.floor(x * inv + 0.5) / inv;
       });
     }
     case 'clamp': {
-      const series = vectorArg(ev, args[0]!, name);
-      const lo = ev.evalScalarArg(args[1]!);
-      const hi = ev.evalScalarArg(args[2]!);
+      const series = yield* vectorArg(ev, args[0]!, name);
+      const lo = yield* ev.evalScalarArg(args[1]!);
+      const hi = yield* ev.evalScalarArg(args[2]!);
       for (const s of series) for (let i = 0; i < n; i++) if (hi[i]! < lo[i]!) s.has[i] = 0;
       return mapValues(ev, series.filter((s) => s.has.some((h) => h === 1)), (x, i) => Math.max(lo[i]!, Math.min(hi[i]!, x)));
     }
     case 'clamp_min': {
-      const series = vectorArg(ev, args[0]!, name);
-      const lo = ev.evalScalarArg(args[1]!);
+      const series = yield* vectorArg(ev, args[0]!, name);
+      const lo = yield* ev.evalScalarArg(args[1]!);
       return mapValues(ev, series, (x, i) => Math.max(lo[i]!, x));
     }
     case 'clamp_max': {
-      const series = vectorArg(ev, args[0]!, name);
-      const hi = ev.evalScalarArg(args[1]!);
+      const series = yield* vectorArg(ev, args[0]!, name);
+      const hi = yield* ev.evalScalarArg(args[1]!);
       return mapValues(ev, series, (x, i) => Math.min(hi[i]!, x));
     }
     case 'timestamp': {
       const u = unwrapParens(args[0]!);
       if (u.kind === 'vector') {
-        const series = ev.evalVectorSelector(u, true);
+        const series = yield* ev.evalVectorSelector(u, true);
         for (const s of series) ev.markDropName(s);
         return ev.checkDuplicatesIfEager({ kind: 'vector', series });
       }
-      return mapValues(ev, vectorArg(ev, args[0]!, name), (_x, i) => ev.times[i]! / 1000);
+      return mapValues(ev, yield* vectorArg(ev, args[0]!, name), (_x, i) => ev.times[i]! / 1000);
     }
     case 'absent':
-      return absentResult(ev, vectorArg(ev, args[0]!, name), args[0]!);
+      return absentResult(ev, yield* vectorArg(ev, args[0]!, name), args[0]!);
     case 'absent_over_time': {
-      const present = ev.eval({ ...call, func: { ...call.func, name: 'present_over_time' } });
+      const present = yield* ev.eval({ ...call, func: { ...call.func, name: 'present_over_time' } });
       if (present.kind !== 'vector') throw new EngineError('execution', 'absent_over_time: expected a range vector');
       return absentResult(ev, present.series, args[0]!);
     }
     case 'label_replace':
-      return labelReplace(ev, call);
+      return yield* labelReplace(ev, call);
     case 'label_join':
-      return labelJoin(ev, call);
+      return yield* labelJoin(ev, call);
     case 'sort':
     case 'sort_desc': {
-      const series = vectorArg(ev, args[0]!, name);
+      const series = yield* vectorArg(ev, args[0]!, name);
       if (n !== 1) return { kind: 'vector', series };
       const desc = name === 'sort_desc';
       const present = series.filter((s) => s.has[0]);
@@ -881,9 +881,9 @@ export function evalInstantFunction(ev: Evaluator, call: Call): Val {
     }
     case 'sort_by_label':
     case 'sort_by_label_desc': {
-      const series = vectorArg(ev, args[0]!, name);
+      const series = yield* vectorArg(ev, args[0]!, name);
       const names: string[] = [];
-      for (let i = 1; i < args.length; i++) names.push(stringArg(ev, args[i]!));
+      for (let i = 1; i < args.length; i++) names.push(yield* stringArg(ev, args[i]!));
       const desc = name === 'sort_by_label_desc';
       series.sort((a, b) => {
         for (const l of names) {
@@ -896,20 +896,20 @@ export function evalInstantFunction(ev: Evaluator, call: Call): Val {
       return { kind: 'vector', series };
     }
     case 'histogram_quantile':
-      return classicHistogram(ev, call, false);
+      return yield* classicHistogram(ev, call, false);
     case 'histogram_fraction':
-      return classicHistogram(ev, call, true);
+      return yield* classicHistogram(ev, call, true);
     case 'histogram_count':
     case 'histogram_sum':
     case 'histogram_avg':
     case 'histogram_stddev':
     case 'histogram_stdvar': {
       // Native histograms only: float samples are ignored.
-      vectorArg(ev, args[0]!, name);
+      yield* vectorArg(ev, args[0]!, name);
       return { kind: 'vector', series: [] };
     }
     case 'info':
-      return infoFunction(ev, call);
+      return yield* infoFunction(ev, call);
     default:
       throw new EngineError('bad_data', `unknown function with name "${name}"`);
   }

@@ -54,3 +54,10 @@ export function presentCount(s: StepSeries): number {
 export function withLabel(l: Labels, name: string, value: string): Labels {
   return new LabelsBuilder(l).set(name, value).labels();
 }
+
+/**
+ * Evaluation steps are generators: they `yield` (nothing) where the evaluation may pause, so
+ * one evaluator serves both the synchronous API (yields ignored) and the asynchronous one (each
+ * yield hands the event loop back and checks cancellation).
+ */
+export type Gen<T> = Generator<void, T, void>;

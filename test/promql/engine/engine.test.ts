@@ -179,6 +179,43 @@ describe('engine', () => {
     expect(t.message).toBe('query timed out in expression evaluation');
   });
 
+  test('the asynchronous API serves the event loop and stops when the client goes away', async () => {
+    const big = new Head();
+    const app = big.appender();
+    for (let i = 0; i < 2000; i++) {
+      const l = Labels.fromPairs('__name__', 'm_total', 'i', String(i));
+      let ref = 0;
+      for (let k = 0; k < 240; k++) ref = app.append(ref, l, k * 15_000, k);
+    }
+    app.commit();
+    const q = 'sum(rate(m_total[5m])) + sum(rate(m_total[10m])) + sum(rate(m_total[15m])) + sum(rate(m_total[20m]))';
+    // Same result as the synchronous API.
+    const sync = engine.range(big, q, 1_200_000, 3_600_000, 15_000);
+    const asyncRes = await engine.rangeAsync(big, q, 1_200_000, 3_600_000, 15_000);
+    expect(asyncRes.value).toEqual(sync.value);
+    // A timer set before the query fires while it runs (the loop is handed back)…
+    // (the query takes seconds of work, so it must yield; the first timer tick aborts it).
+    let ticks = 0;
+    const ac = new AbortController();
+    const timer = setInterval(() => {
+      ticks++;
+      ac.abort();
+    }, 1);
+    const p = engine.rangeAsync(big, `${q} + ${q} + ${q}`, 0, 3_600_000, 1000, { signal: ac.signal });
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    clearInterval(timer);
+    // …and aborting the signal (the HTTP client went away) cancels it.
+    expect(err).toBeInstanceOf(EngineError);
+    expect((err as EngineError).type).toBe('canceled');
+    expect((err as EngineError).message).toBe('query was canceled in expression evaluation');
+    expect(ticks).toBeGreaterThan(0);
+    expect(big.openReaders).toBe(0);
+    await expect(engine.instantAsync(big, 'sum(', 0)).rejects.toMatchObject({ type: 'bad_data' });
+  });
+
   test('the 11,000 points check for the HTTP layer', () => {
     expect(() => checkRangeResolution(0, 11_000_000, 1000)).not.toThrow();
     expect(() => checkRangeResolution(0, 11_001_000, 1000)).toThrow('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
