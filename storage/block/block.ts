@@ -18,6 +18,9 @@ import { decodeChunkList } from './format.js';
 
 const EMPTY = new Int32Array(0);
 
+/** A series row: labels blob, first and last timestamp, chunk list location in the stream. */
+export type SeriesRow = [labels: Uint8Array, mint: number, maxt: number, off: number, len: number];
+
 interface ValueEntry {
   value: string;
   sym: number;
@@ -44,6 +47,8 @@ export class Block {
   private readonly stmtChunks: Database.Statement;
   private readonly stmtPostings: Database.Statement;
   private readonly stmtStream: Database.Statement;
+  private readonly stmtRow: Database.Statement;
+  private readonly stmtRange: Database.Statement;
   /** Bytes per stream row (all rows but the last have this size). */
   private readonly rowBytes: number;
   private cacheSeq = -1;
@@ -84,6 +89,8 @@ export class Block {
     }
     this.stmtLabels = db.prepare('SELECT labels FROM series WHERE id = ?').pluck();
     this.stmtChunks = db.prepare('SELECT mint, span, off, len FROM series WHERE id = ?').raw();
+    this.stmtRow = db.prepare('SELECT labels, mint, span, off, len FROM series WHERE id = ?').raw();
+    this.stmtRange = db.prepare('SELECT id, labels, mint, span, off, len FROM series WHERE id BETWEEN ? AND ?').raw();
     this.stmtStream = db.prepare('SELECT bytes FROM stream WHERE seq = ?').pluck();
     const first = db.prepare('SELECT length(bytes) FROM stream WHERE seq = 0').pluck().get() as number | undefined;
     const count = db.prepare('SELECT count(*) FROM stream').pluck().get() as number;
@@ -196,6 +203,43 @@ export class Block {
     const blob = this.stmtLabels.get(id) as Uint8Array | undefined;
     if (blob === undefined) throw new StorageError('corrupt', `block ${this.ulid}: series ${id} has no labels`);
     return Labels.fromSortedPairsUnsafe(decodeLabelRefs(blob, this.symbols));
+  }
+
+  /**
+   * The series rows of `ids` (sorted): `[labels blob, mint, maxt, off, len]`, undefined for
+   * an id without a row. Dense selections scan the id range in one statement (≈1 µs a row)
+   * instead of one lookup per id (≈5 µs). @internal
+   */
+  seriesRows(ids: Int32Array): Array<SeriesRow | undefined> {
+    const out = new Array<SeriesRow | undefined>(ids.length);
+    if (ids.length === 0) return out;
+    const base = this.meta.minTime;
+    const first = ids[0]!, last = ids[ids.length - 1]!;
+    if (ids.length >= 64 && ids.length * 4 >= last - first + 1) {
+      let k = 0;
+      for (const r of this.stmtRange.iterate(first, last) as IterableIterator<[number, Uint8Array, number, number, number, number]>) {
+        const id = r[0];
+        while (k < ids.length && ids[k]! < id) k++;
+        if (k >= ids.length) break;
+        if (ids[k] === id) out[k++] = [r[1], base + r[2], base + r[2] + r[3], r[4], r[5]];
+      }
+      return out;
+    }
+    for (let k = 0; k < ids.length; k++) {
+      const r = this.stmtRow.get(ids[k]) as [Uint8Array, number, number, number, number] | undefined;
+      if (r !== undefined) out[k] = [r[0], base + r[1], base + r[1] + r[2], r[3], r[4]];
+    }
+    return out;
+  }
+
+  /** Labels from a row's label blob. @internal */
+  decodeLabels(blob: Uint8Array): Labels {
+    return Labels.fromSortedPairsUnsafe(decodeLabelRefs(blob, this.symbols));
+  }
+
+  /** The chunk list bytes of a row. @internal */
+  chunkData(row: SeriesRow): Uint8Array {
+    return this.readStream(row[3], row[4]);
   }
 
   /** [mint, maxt, data | null] of a series' chunk list; data only when [mint, maxt] meets [lo, hi]. @internal */

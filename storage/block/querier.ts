@@ -36,25 +36,33 @@ export class BlockQuerier implements Querier {
     }
     const tombs = b.tombstones;
     let bad = 0;
+    let rows: ReturnType<Block['seriesRows']>;
+    try {
+      rows = b.seriesRows(ids);
+    } catch (err) {
+      return arraySeriesSet([], [`block ${b.ulid}: ${(err as Error).message}`]);
+    }
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k]!;
+      const row = rows[k];
       try {
-        const row = b.chunkRow(id, lo, hi, !labelsOnly);
-        if (row === undefined || row[1] < lo || row[0] > hi) continue;
-        const [rmint, rmaxt, data] = row;
+        if (row === undefined) throw new StorageError('corrupt', 'no series row');
+        const rmint = row[1], rmaxt = row[2];
+        if (rmaxt < lo || rmint > hi) continue;
         const tomb = tombs.get(id);
         if (tomb !== undefined && covers(tomb, Math.max(lo, rmint), Math.min(hi, rmaxt))) continue;
-        if (data === null) {
-          out.push(new BlockSeries(b.labelsOf(id), EMPTY_BYTES, [], lo, hi, tomb));
+        if (labelsOnly) {
+          out.push(new BlockSeries(b.decodeLabels(row[0]), EMPTY_BYTES, [], lo, hi, tomb));
           continue;
         }
+        const data = b.chunkData(row);
         const refs = decodeChunkList(data, rmint);
         // Chunk-level pruning: keep only chunks meeting [lo, hi].
         let first = 0, last = refs.length;
         while (first < last && refs[first]!.maxt < lo) first++;
         while (last > first && refs[last - 1]!.mint > hi) last--;
         if (first === last) continue;
-        out.push(new BlockSeries(b.labelsOf(id), data, refs.slice(first, last), lo, hi, tomb));
+        out.push(new BlockSeries(b.decodeLabels(row[0]), data, refs.slice(first, last), lo, hi, tomb));
       } catch (err) {
         // A damaged series: skip it, say so, keep answering with the others.
         if (bad++ < 5) warnings.push(`block ${b.ulid}: series ${id} unreadable: ${(err as Error).message}`);
