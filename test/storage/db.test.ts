@@ -209,8 +209,12 @@ catch (e) { process.stdout.write(JSON.stringify({ code: e.code, message: e.messa
     const fd = fs.openSync(victim, 'r+');
     fs.writeSync(fd, Buffer.alloc(8192, 0xab), 0, 8192, 0);
     fs.closeSync(fd);
+    // And a block whose writing was interrupted by a crash.
+    const partial = join(dir, 'blocks', '01JD3M2K8Y0000000000000000.block.tmp');
+    fs.writeFileSync(partial, Buffer.alloc(5000, 1));
     const log = recorder();
     const db2 = await open(dir, { logger: log.logger });
+    expect(fs.existsSync(partial)).toBe(false);
     expect(db2.blocks().map((b) => b.ulid)).toEqual([metas[1]!.ulid]);
     expect(log.warnings.find(([m]) => /unreadable block/.test(m))?.[1]?.path).toBe(victim);
     const m = Object.fromEntries(db2.metricFamilies().map((f) => [f.name, f.value()]));
