@@ -4,6 +4,7 @@ import type { AggregateExpr } from '../parser/ast.js';
 import { EngineError } from './errors.js';
 import type { Evaluator } from './engine.js';
 import { typeName, unwrapParens } from './engine.js';
+import { prometheusLabelsHash } from './xxhash.js';
 import { NAME_LIKE, newSeries, type StepSeries, type Gen, type Val } from './types.js';
 
 /** Neumaier-compensated summation step; returns the new sum, the new compensation in kahanC. */
@@ -398,9 +399,9 @@ function countValues(ev: Evaluator, e: AggregateExpr, series: StepSeries[], labe
   return { kind: 'vector', series: order };
 }
 
-/** Go's labels.Hash is xxhash; any uniform hash gives the documented limit_ratio behaviour. */
+/** Prometheus's sample offset for limit_ratio: labels.Hash() / MaxUint64. */
 function ratioOffset(l: Labels): number {
-  return l.hash() / 2 ** 53;
+  return Number(prometheusLabelsHash(l)) / 18446744073709551615;
 }
 
 function selectK(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: Float64Array): Val {
