@@ -113,7 +113,7 @@ function parseProxy(m: MapReader): ProxyFields {
   }
   const noProxy = nonEmpty(m.str('no_proxy'));
   const proxyFromEnvironment = m.bool('proxy_from_environment', false);
-  const pch = m.strListMap('proxy_connect_header', true);
+  const pch = m.strListMap('proxy_connect_header');
   const hasPch = pch !== undefined && Object.keys(pch).length > 0;
   if (hasPch && !proxyFromEnvironment && proxyUrl === undefined) {
     throw m.fail('proxy_connect_header', 'if proxy_connect_header is configured, proxy_url or proxy_from_environment must also be configured');
@@ -165,7 +165,7 @@ function parseHeaders(m: MapReader, dir: string): Readonly<Record<string, HttpHe
     const h = hm.sub(name, 'Header', ['values', 'secrets', 'files']);
     const e: { -readonly [K in keyof HttpHeaderOptions]: HttpHeaderOptions[K] } = {};
     const values = h.strList('values');
-    const secrets = h.strList('secrets', true);
+    const secrets = h.strList('secrets');
     const files = h.strList('files');
     if (values) e.values = values;
     if (secrets) e.secrets = secrets;

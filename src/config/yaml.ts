@@ -28,8 +28,6 @@ export class Source {
   readonly text: string;
   readonly doc: Document.Parsed;
   private readonly lc = new LineCounter();
-  /** Scalars holding secrets, replaced by `<secret>` in {@link redacted}. */
-  private readonly secrets: Scalar[] = [];
 
   /** Throws ConfigError on YAML syntax errors. */
   constructor(file: string, text: string) {
@@ -76,28 +74,6 @@ export class Source {
     if (off === undefined) return new ConfigError(this.file, 0, 0, path, reason);
     const { line, col } = this.lc.linePos(off);
     return new ConfigError(this.file, line, col, path, reason);
-  }
-
-  markSecret(node: Scalar): void {
-    this.secrets.push(node);
-  }
-
-  /** The YAML text with every secret replaced by `<secret>` (layout and comments kept). */
-  redacted(): string {
-    if (this.secrets.length === 0) return this.text;
-    const saved = this.secrets.map((s) => [s.value, s.type] as const);
-    for (const s of this.secrets) {
-      s.value = '<secret>';
-      s.type = 'PLAIN';
-    }
-    try {
-      return this.doc.toString({ lineWidth: 0 });
-    } finally {
-      this.secrets.forEach((s, i) => {
-        s.value = saved[i]![0];
-        s.type = saved[i]![1];
-      });
-    }
   }
 }
 
@@ -245,12 +221,10 @@ export class MapReader {
     return s === undefined ? undefined : scalarText(s);
   }
 
-  /** A `<secret>`: like str, and hidden when the config is printed. */
+  /** A `<secret>` field: read like str (formatConfig prints it as `<secret>`). */
   secret(key: string): string | undefined {
     const s = this.scalar(key, 'Secret');
-    if (s === undefined) return undefined;
-    this.src.markSecret(s);
-    return scalarText(s);
+    return s === undefined ? undefined : scalarText(s);
   }
 
   bool(key: string, def: boolean): boolean {
@@ -318,7 +292,7 @@ export class MapReader {
   }
 
   /** A list of strings; undefined when absent or null. */
-  strList(key: string, secret = false): string[] | undefined {
+  strList(key: string): string[] | undefined {
     const v = this.valueNode(key);
     if (v === null) return undefined;
     if (!isSeq(v)) throw this.src.error(v, this.keyPath(key), unmarshalError(v, '[]string'));
@@ -330,14 +304,13 @@ export class MapReader {
         return;
       }
       if (!isScalar(n)) throw this.src.error(n, joinPath(this.keyPath(key), i), unmarshalError(n, 'string'));
-      if (secret) this.src.markSecret(n);
       out.push(scalarText(n));
     });
     return out;
   }
 
   /** A map of string → string (e.g. labels, headers); undefined when absent. */
-  strMap(key: string, secret = false): { value: Record<string, string>; nodes: Map<string, { key: Node; value: Node | null }> } | undefined {
+  strMap(key: string): { value: Record<string, string>; nodes: Map<string, { key: Node; value: Node | null }> } | undefined {
     const v = this.valueNode(key);
     if (v === null) return undefined;
     if (!isMap(v)) throw this.src.error(v, this.keyPath(key), unmarshalError(v, 'map[string]string'));
@@ -351,7 +324,6 @@ export class MapReader {
       let text = '';
       if (vn !== null) {
         if (!isScalar(vn)) throw this.src.error(vn, joinPath(this.keyPath(key), name), unmarshalError(vn, 'string'));
-        if (secret) this.src.markSecret(vn);
         text = scalarText(vn);
       }
       value[name] = text;
@@ -361,13 +333,13 @@ export class MapReader {
   }
 
   /** A map of string → list of strings (params, proxy_connect_header). */
-  strListMap(key: string, secret = false): Record<string, string[]> | undefined {
+  strListMap(key: string): Record<string, string[]> | undefined {
     const v = this.valueNode(key);
     if (v === null) return undefined;
     if (!isMap(v)) throw this.src.error(v, this.keyPath(key), unmarshalError(v, 'map[string][]string'));
     const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
     const inner = new MapReader(this.src, v, this.keyPath(key), 'map[string][]string', null);
-    for (const k of inner.keys()) out[k] = inner.strList(k, secret) ?? [];
+    for (const k of inner.keys()) out[k] = inner.strList(k) ?? [];
     return out;
   }
 
