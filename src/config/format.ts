@@ -5,7 +5,7 @@
  * secrets).
  */
 import { createHash } from 'node:crypto';
-import { stringify } from 'yaml';
+import { Document, isScalar, isSeq, stringify, visit } from 'yaml';
 import type { HttpClientOptions, KubernetesSDConfig, TlsOptions } from '../../discovery/index.js';
 import type { AlertmanagerConfig, Config, FileSDConfig, GlobalConfig, RelabelConfig, RemoteWriteConfig, ScrapeConfig, StaticConfig } from './types.js';
 import { formatDuration } from './units.js';
@@ -213,9 +213,9 @@ function scrape(s: ScrapeConfig): Obj {
   o['metric_name_validation_scheme'] = s.metricNameValidationScheme;
   put(o, 'metric_name_escaping_scheme', s.metricNameEscapingScheme);
   httpClient(o, s.httpClient);
-  sd(o, s);
   put(o, 'relabel_configs', s.relabelConfigs.map(relabel));
   put(o, 'metric_relabel_configs', s.metricRelabelConfigs.map(relabel));
+  sd(o, s);
   return o;
 }
 
@@ -270,20 +270,28 @@ export function remoteWriteHash(r: Omit<RemoteWriteConfig, 'name' | 'nameGiven'>
 
 /** The loaded config as Prometheus prints it (defaults included, secrets hidden). */
 export function formatConfig(c: Omit<Config, 'source'>): string {
+  // Prometheus's order: global, alerting, rule_files, scrape_configs, storage, remote_write.
   const o: Obj = { global: global(c.global) };
-  put(o, 'rule_files', c.ruleFiles);
-  // scrape_config_files is not written: the scrape configs read from them are in scrape_configs.
-  put(o, 'scrape_configs', c.scrapeConfigs.map(scrape));
   const alerting: Obj = {};
   put(alerting, 'alert_relabel_configs', c.alerting.alertRelabelConfigs.map(relabel));
   put(alerting, 'alertmanagers', c.alerting.alertmanagers.map(alertmanager));
   put(o, 'alerting', alerting);
-  put(o, 'remote_write', c.remoteWrite.map(remoteWrite));
+  put(o, 'rule_files', c.ruleFiles);
+  // scrape_config_files is not written: the scrape configs read from them are in scrape_configs.
+  put(o, 'scrape_configs', c.scrapeConfigs.map(scrape));
   if (c.storage && (c.storage.tsdbOutOfOrderTimeWindow !== 0 || c.storage.exemplarsMaxExemplars !== 100_000)) {
     const st: Obj = {};
     if (c.storage.tsdbOutOfOrderTimeWindow !== 0) st['tsdb'] = { out_of_order_time_window: formatDuration(c.storage.tsdbOutOfOrderTimeWindow) };
     if (c.storage.exemplarsMaxExemplars !== 100_000) st['exemplars'] = { max_exemplars: c.storage.exemplarsMaxExemplars };
     o['storage'] = st;
   }
-  return stringify(o, { lineWidth: 0, version: '1.1', indentSeq: false });
+  put(o, 'remote_write', c.remoteWrite.map(remoteWrite));
+  const doc = new Document(o, { version: '1.1' });
+  // source_labels in flow style, as Prometheus prints them: `source_labels: [a, b]`.
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === 'source_labels' && isSeq(pair.value)) pair.value.flow = true;
+    },
+  });
+  return doc.toString({ lineWidth: 0, indentSeq: false });
 }
