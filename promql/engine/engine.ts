@@ -27,7 +27,7 @@ import {
 import { evalAggregate } from './aggregate.js';
 import { evalBinary } from './binary.js';
 import { RANGE_FUNCTIONS, evalInstantFunction } from './functions.js';
-import { dropMetricName, newSeries, type RawSeries, type StepSeries, type Gen, type Val } from './types.js';
+import { dropMetricName, newSeries, presentCount, type RawSeries, type StepSeries, type Gen, type Val } from './types.js';
 import type { QueryStats, QueryValue, RangeSeries, InstantSample } from './value.js';
 
 export interface Logger {
@@ -333,7 +333,7 @@ export class Evaluator {
       if (res !== undefined) {
         if (sink) sink(res);
         else {
-          this.ctx.hold(n);
+          this.ctx.hold(presentCount(res));
           out.push(res);
         }
       }
@@ -520,7 +520,7 @@ export class Evaluator {
         sink(res);
         return;
       }
-      this.ctx.hold(n);
+      this.ctx.hold(presentCount(res));
       out.push(res);
     };
     if (arg.kind === 'matrix') {
