@@ -9,7 +9,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 import { DiscoveryManager, type TargetGroup } from '../../../discovery/index.js';
-import { KubernetesSD } from '../../../discovery/kubernetes/index.js';
+import { KubernetesSD, type KubernetesSDOptions } from '../../../discovery/kubernetes/index.js';
 import { Head, Matcher, ValueType, isStaleNaN } from '../../../storage/index.js';
 import { parseConfig, type Config } from '../../../src/config/index.js';
 import { Registry } from '../../../src/metrics/index.js';
@@ -147,8 +147,11 @@ export class Stack {
   config: Config | undefined;
   private stopped = false;
 
-  constructor(readonly api: FakeApiServer) {
-    this.sd = new KubernetesSD({ logger: this.log, coalesceMs: 5, timing: { lingerMs: 0, initialBackoffMs: 20, maxBackoffMs: 200 } });
+  constructor(
+    readonly api: FakeApiServer,
+    sdOptions: KubernetesSDOptions = {},
+  ) {
+    this.sd = new KubernetesSD({ logger: this.log, coalesceMs: 5, timing: { lingerMs: 0, initialBackoffMs: 20, maxBackoffMs: 200 }, ...sdOptions });
     this.sm = new ScrapeManager({ appendable: this.head, registry: this.registry, startLoops: true });
     this.dm = new DiscoveryManager(
       (u) => {
@@ -160,8 +163,8 @@ export class Stack {
   }
 
   /** Parses `yaml` with the real loader and applies it to both managers, as the server does. */
-  apply(yaml: string): Config {
-    const cfg = parseConfig(yaml, '<e2e prometheus.yml>');
+  apply(yaml: string, file = '<e2e prometheus.yml>'): Config {
+    const cfg = parseConfig(yaml, file);
     this.config = cfg;
     this.sm.applyConfig(cfg);
     this.dm.applyConfig(discoveryConfigs(cfg));

@@ -5,11 +5,12 @@
 // prometheus.io/* annotation recipe, keeping cadvisor pods by namespace and app label, Istio's
 // envoy __address__ port rewrite, live pod changes with staleness, and endpoints /
 // endpointslice targets joined with their pods and services.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 
 import { Matcher } from '../../../storage/index.js';
 import { SEXTANT_MAIN, getJson, startSextant, type Peer } from '../../interop/peers.js';
@@ -31,6 +32,14 @@ function sampleLines(text: string): number {
   for (const l of text.split('\n')) if (l !== '' && !l.startsWith('#')) n++;
   return n;
 }
+
+// Certificates come from the openssl CLI; without it there is no HTTPS kubelet or API server to
+// stand in, and the tests that need one are skipped.
+const certs = makeCerts();
+const tlsIt = certs ? it : it.skip;
+afterAll(() => {
+  if (certs) rmSync(certs.dir, { recursive: true, force: true });
+});
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -722,12 +731,6 @@ scrape_configs:
 });
 
 describe('node role: kubelets over HTTPS with a service-account token', () => {
-  // Certificates come from the openssl CLI; without it there is no HTTPS kubelet to stand in.
-  const certs = makeCerts();
-  const tlsIt = certs ? it : it.skip;
-  afterAll(() => {
-    if (certs) rmSync(certs.dir, { recursive: true, force: true });
-  });
 
   tlsIt('scrapes each node at its InternalIP and kubelet port (metrics and cadvisor paths), instance = node name, node labels mapped', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sextant-k8s-e2e-'));
@@ -912,6 +915,135 @@ describe('API errors and malformed objects', () => {
     await waitFor(() => s.okScrapes('site.example.com') >= 1, 'the ingress probed after the 403s stop', () => JSON.stringify(s.sm.activeTargets().map((t) => [t.scrapeUrl, t.lastError])));
     expect(probe.urls).toContain('/probe?target=site.example.com');
     expect(last(s.instance(good.address), 'up')).toBe(1);
+  });
+});
+
+describe('the shipped examples/kubernetes prometheus.yml, in-cluster', () => {
+  tlsIt('every job of the ConfigMap finds and scrapes its targets in a small cluster, through the API server over TLS with the service-account token', async () => {
+    const c = certs!;
+    // The service-account files a pod gets, in a temp dir standing for /var/run/secrets/kubernetes.io/serviceaccount.
+    const root = mkdtempSync(path.join(tmpdir(), 'sextant-k8s-e2e-'));
+    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+    const sa = path.join(root, 'serviceaccount');
+    mkdirSync(sa);
+    writeFileSync(path.join(sa, 'token'), 'sa-token');
+    writeFileSync(path.join(sa, 'ca.crt'), c.ca);
+    writeFileSync(path.join(sa, 'namespace'), 'monitoring');
+    const tls = { cert: c.serverCert, key: c.serverKey };
+
+    const api = await new FakeApiServer({ tls, authorization: ['Bearer sa-token'] }).start();
+    cleanups.push(() => api.close());
+    const self = await pod('127.0.0.32', { '/metrics': readFileSync(FIXTURES + 'prometheus-2.42.0.txt', 'utf8') });
+    const apiMetrics = await pod('127.0.0.1', { '/metrics': 'apiserver_request_total{code="200",verb="LIST"} 42\n' }, { tls, bearerToken: 'sa-token' });
+    const cadvisorText = cadvisor(Date.now() - 5000);
+    const kubelet = await pod('127.0.0.34', { '/metrics': 'kubelet_running_pods 7\n', '/metrics/cadvisor': cadvisorText }, { tls, bearerToken: 'sa-token' });
+    const webReady = await pod('127.0.0.35', { '/metrics': 'web_up 1\n' });
+    const webNotReady = await pod('127.0.0.36', { '/metrics': 'web_up 1\n' });
+    const worker = await pod('127.0.0.37', { '/metrics': 'worker_jobs_total 2\n' });
+    const finished = await pod('127.0.0.38', { '/metrics': 'job_done 1\n' });
+    const blackbox = await pod('127.0.0.39', { '/probe': 'probe_success 1\n' });
+    const legacy = await pod('127.0.0.40', { '/metrics': 'legacy_up 1\n' });
+
+    api.create('namespaces', makeNamespace('monitoring'));
+    api.create('pods', makePod({ namespace: 'monitoring', name: 'sextant-0', ip: self.host, node: 'node-1', labels: { 'app.kubernetes.io/name': 'sextant' }, containers: [{ name: 'sextant', image: 'sextant:0.1.0', ports: [{ name: 'web', containerPort: self.port }] }] }));
+    // Not selected by the sextant job's label selector.
+    api.create('pods', makePod({ namespace: 'monitoring', name: 'grafana-0', ip: '127.0.0.41', node: 'node-1', labels: { 'app.kubernetes.io/name': 'grafana' }, containers: [{ name: 'grafana', image: 'grafana:10', ports: [{ name: 'web', containerPort: 3000 }] }] }));
+    api.create('services', makeService({ namespace: 'default', name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' }, ports: [{ name: 'https', port: 443, targetPort: apiMetrics.port }], selector: {} }));
+    api.create('endpointslices', makeEndpointSlice({ namespace: 'default', name: 'kubernetes', service: 'kubernetes', endpoints: [{ addresses: [apiMetrics.host] }], ports: [{ name: 'https', port: apiMetrics.port }] }));
+    api.create(
+      'nodes',
+      makeNode({
+        name: 'node-1',
+        labels: { 'kubernetes.io/hostname': 'node-1', 'topology.kubernetes.io/zone': 'eu-west-1a' },
+        addresses: [{ type: 'InternalIP', address: kubelet.host }, { type: 'Hostname', address: 'node-1' }],
+        kubeletPort: kubelet.port,
+      }),
+    );
+    api.create('services', makeService({ namespace: 'shop', name: 'web', labels: { app: 'web' }, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/probe': 'true', 'prometheus.io/port': String(webReady.port) }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] }));
+    for (const [name, srv] of [['web-0', webReady], ['web-1', webNotReady]] as const) {
+      api.create('pods', makePod({ namespace: 'shop', name, ip: srv.host, node: 'node-1', labels: { app: 'web' }, ready: name === 'web-0' }));
+    }
+    api.create(
+      'endpointslices',
+      makeEndpointSlice({
+        namespace: 'shop',
+        name: 'web-8d7x2',
+        service: 'web',
+        endpoints: [
+          { addresses: [webReady.host], pod: 'web-0', nodeName: 'node-1' },
+          { addresses: [webNotReady.host], pod: 'web-1', nodeName: 'node-1', ready: false },
+        ],
+        ports: [{ name: 'http', port: 8080 }],
+      }),
+    );
+    const annotated = { 'prometheus.io/scrape': 'true' };
+    api.create('pods', makePod({ namespace: 'shop', name: 'worker-0', ip: worker.host, node: 'node-1', labels: { app: 'worker' }, annotations: { ...annotated, 'prometheus.io/port': String(worker.port) } }));
+    api.create('pods', makePod({ namespace: 'shop', name: 'report-28391', ip: finished.host, node: 'node-1', phase: 'Succeeded', ready: false, labels: { app: 'report' }, annotations: { ...annotated, 'prometheus.io/port': String(finished.port) } }));
+    api.create('ingresses', makeIngress({ namespace: 'shop', name: 'storefront', annotations: { 'prometheus.io/probe': 'true' }, tlsHosts: ['shop.example.com'], rules: [{ host: 'shop.example.com', paths: ['/'] }] }));
+    api.create('services', makeService({ namespace: 'shop', name: 'legacy', labels: { 'monitoring.example.com/legacy-endpoints': 'true' }, ports: [{ name: 'metrics', port: legacy.port }] }));
+    api.create('pods', makePod({ namespace: 'shop', name: 'legacy-0', ip: legacy.host, node: 'node-1', labels: { app: 'legacy' }, containers: [{ name: 'legacy', image: 'legacy:1', ports: [{ name: 'metrics', containerPort: legacy.port }] }] }));
+    api.create('endpoints', makeEndpoints({ namespace: 'shop', name: 'legacy', labels: { 'monitoring.example.com/legacy-endpoints': 'true' }, subsets: [{ addresses: [{ ip: legacy.host, pod: 'legacy-0' }], ports: [{ name: 'metrics', port: legacy.port }] }] }));
+
+    // The ConfigMap's prometheus.yml, with only what a test must change: the service-account
+    // directory, the blackbox exporter's address, and shorter intervals.
+    const cm = parseYaml(readFileSync(new URL('../../../examples/kubernetes/configmap.yaml', import.meta.url), 'utf8')) as { data: Record<string, string> };
+    const yml = cm.data['prometheus.yml']!
+      .replaceAll('/var/run/secrets/kubernetes.io/serviceaccount/', sa + '/')
+      .replaceAll('blackbox-exporter.monitoring.svc:9115', blackbox.address)
+      .replace('scrape_interval: 30s', 'scrape_interval: 1s')
+      .replace('scrape_timeout: 10s', 'scrape_timeout: 1s');
+    const s = new Stack(api, { inCluster: { serviceAccountDir: sa, host: '127.0.0.1', port: new URL(api.url).port } });
+    cleanups.push(() => s.stop());
+    const cfg = s.apply(yml, path.join(root, 'prometheus.yml'));
+    expect(cfg.scrapeConfigs.map((j) => j.jobName)).toEqual([
+      'sextant',
+      'kubernetes-apiservers',
+      'kubernetes-nodes',
+      'kubernetes-cadvisor',
+      'kubernetes-service-endpoints',
+      'kubernetes-pods',
+      'kubernetes-services',
+      'kubernetes-ingresses',
+      'kubernetes-endpoints-metrics-port',
+    ]);
+
+    const expected: Record<string, string[]> = {
+      sextant: [self.address],
+      'kubernetes-apiservers': [apiMetrics.address],
+      'kubernetes-nodes': ['node-1'],
+      'kubernetes-cadvisor': ['node-1'],
+      'kubernetes-service-endpoints': [webReady.address],
+      'kubernetes-pods': [worker.address],
+      'kubernetes-services': ['web.shop.svc:80'],
+      'kubernetes-ingresses': ['https://shop.example.com/'],
+      'kubernetes-endpoints-metrics-port': [legacy.address],
+    };
+    await waitFor(
+      () => Object.entries(expected).every(([job, instances]) => instances.every((i) => s.okScrapes(i, job) >= 1)),
+      'every job of the example scraped',
+      () => JSON.stringify(s.sm.activeTargets().map((t) => [t.scrapePool, t.scrapeUrl, t.health, t.lastError])),
+    );
+    for (const [job, instances] of Object.entries(expected)) expect(s.targets(job), job).toEqual(instances);
+    // In-cluster: the token went to the API server over TLS, and the own namespace was watched.
+    expect(api.requests.every((r) => r.headers.authorization === 'Bearer sa-token')).toBe(true);
+    expect(api.requestsTo('/api/v1/namespaces/monitoring/pods').map((r) => r.query.get('labelSelector'))).toContain('app.kubernetes.io/name=sextant');
+    expect(webNotReady.requests).toEqual([]);
+    expect(finished.requests).toEqual([]);
+
+    const up = (job: string, instance: string) => one(s.instance(instance, job), 'up').labels;
+    expect(up('sextant', self.address)).toEqual({ __name__: 'up', instance: self.address, job: 'sextant', pod: 'sextant-0' });
+    expect(one(s.instance(self.address), 'prometheus_build_info').labels['version']).toBe('2.42.0+ds');
+    expect(up('kubernetes-nodes', 'node-1')).toEqual({ __name__: 'up', instance: 'node-1', job: 'kubernetes-nodes', kubernetes_io_hostname: 'node-1', topology_kubernetes_io_zone: 'eu-west-1a' });
+    // metric_relabel_configs keep only the charted cAdvisor series.
+    const cad = s.instance('node-1', 'kubernetes-cadvisor').map((x) => x.labels['__name__']!);
+    expect([...new Set(cad)].sort()).toEqual(['container_cpu_usage_seconds_total', 'container_memory_working_set_bytes', ...SYNTHETIC].sort());
+    expect(last(s.instance('node-1', 'kubernetes-cadvisor'), 'scrape_samples_scraped')).toBe(sampleLines(cadvisorText));
+    expect(last(s.instance('node-1', 'kubernetes-cadvisor'), 'scrape_samples_post_metric_relabeling')).toBe(4);
+    expect(up('kubernetes-service-endpoints', webReady.address)).toEqual({ __name__: 'up', instance: webReady.address, job: 'kubernetes-service-endpoints', namespace: 'shop', service: 'web', pod: 'web-0', zone: 'eu-west-1a', app: 'web' });
+    expect(up('kubernetes-pods', worker.address)).toEqual({ __name__: 'up', instance: worker.address, job: 'kubernetes-pods', namespace: 'shop', pod: 'worker-0', node: 'node-1', app: 'worker' });
+    expect(up('kubernetes-ingresses', 'https://shop.example.com/')).toEqual({ __name__: 'up', instance: 'https://shop.example.com/', job: 'kubernetes-ingresses', namespace: 'shop', ingress: 'storefront' });
+    expect(up('kubernetes-endpoints-metrics-port', legacy.address)).toEqual({ __name__: 'up', instance: legacy.address, job: 'kubernetes-endpoints-metrics-port', namespace: 'shop', pod: 'legacy-0' });
+    expect(apiMetrics.authorizations.every((a) => a === 'Bearer sa-token')).toBe(true);
   });
 });
 
