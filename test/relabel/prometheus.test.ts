@@ -14,7 +14,7 @@ import { getJson, missing, PROMETHEUS, startPrometheus, type Peer } from '../int
 
 const skip = missing(PROMETHEUS);
 
-const groups = [
+const groups: { targets: string[]; labels: Record<string, string> }[] = [
   {
     targets: ['10.0.0.1:9100', '10.0.0.2:9100', 'host-a:80', 'b.example.com:443', '[::1]:9090'],
     labels: {
