@@ -27,13 +27,25 @@ export class WireError extends Error {
   }
 }
 
-export interface SeriesVisitor {
+/** One TimeSeries of a request, as the decoder hands it over; valid only during the callback. */
+export interface SeriesView {
   /**
-   * One TimeSeries: its label pairs as written (`names[i]`, `values[i]` for i < nLabels), and
-   * `n` samples in `ts` (ms) / `vs`. The arrays are reused for the next series.
-   * `histograms` counts native histogram samples, which Sextant does not store.
+   * The label pairs' raw protobuf bytes as a string: equal keys mean equal label lists, so a
+   * receiver can cache its series lookup by it and skip decoding labels it has seen before.
    */
-  series(names: string[], values: string[], nLabels: number, ts: Float64Array, vs: Float64Array, n: number, histograms: number): void;
+  key(): string;
+  /** Decodes the label pairs into `names`/`values`; returns how many. */
+  labels(names: string[], values: string[]): number;
+  /** `n` samples in `ts` (ms) and `vs`; the arrays are reused for the next series. */
+  readonly ts: Float64Array;
+  readonly vs: Float64Array;
+  readonly n: number;
+  /** Native histogram samples, which Sextant does not store. */
+  readonly histograms: number;
+}
+
+export interface SeriesVisitor {
+  series(view: SeriesView): void;
   metadata?(m: RemoteMetadata): void;
 }
 
@@ -134,12 +146,65 @@ class Cursor {
   }
 }
 
+class View implements SeriesView {
+  ts = new Float64Array(64);
+  vs = new Float64Array(64);
+  n = 0;
+  histograms = 0;
+  /** Start and end offsets of each Label field's bytes. */
+  starts: number[] = [];
+  ends: number[] = [];
+  nLabels = 0;
+  constructor(private readonly buf: Buffer) {}
+
+  key(): string {
+    if (this.nLabels === 0) return '';
+    // Label fields are written first and back to back by every sender; join them otherwise.
+    let contiguous = true;
+    for (let i = 1; i < this.nLabels; i++) if (this.starts[i] !== this.ends[i - 1]) contiguous = false;
+    if (contiguous) return this.buf.toString('latin1', this.starts[0]!, this.ends[this.nLabels - 1]!);
+    let k = '';
+    for (let i = 0; i < this.nLabels; i++) k += this.buf.toString('latin1', this.starts[i]!, this.ends[i]!) + '\xff';
+    return k;
+  }
+
+  labels(names: string[], values: string[]): number {
+    for (let i = 0; i < this.nLabels; i++) {
+      const c = new Cursor(this.buf, this.starts[i]!, this.ends[i]!);
+      c.varint(); // the field's tag
+      c.lengthDelimited(); // and its length
+      let name = '';
+      let value = '';
+      while (c.pos < c.end) {
+        const t = c.varint();
+        if (t === 10) name = c.string();
+        else if (t === 18) value = c.string();
+        else c.skip(t & 7);
+      }
+      names[i] = name;
+      values[i] = value;
+    }
+    return this.nLabels;
+  }
+
+  push(t: number, v: number): void {
+    if (this.n === this.ts.length) {
+      const nt = new Float64Array(this.n * 2);
+      nt.set(this.ts);
+      this.ts = nt;
+      const nv = new Float64Array(this.n * 2);
+      nv.set(this.vs);
+      this.vs = nv;
+    }
+    this.ts[this.n] = t;
+    this.vs[this.n] = v;
+    this.n++;
+  }
+}
+
 /** Decodes a WriteRequest, calling `visitor` per series and per metadata entry. Returns counts. */
 export function decodeWriteRequest(buf: Buffer, visitor: SeriesVisitor): { series: number; samples: number } {
-  const names: string[] = [];
-  const values: string[] = [];
-  let ts = new Float64Array(64);
-  let vs = new Float64Array(64);
+  const view = new View(buf);
   let seriesCount = 0;
   let sampleCount = 0;
   const c = new Cursor(buf, 0, buf.length);
@@ -150,27 +215,20 @@ export function decodeWriteRequest(buf: Buffer, visitor: SeriesVisitor): { serie
     if (field === 1 && wt === WIRE_LEN) {
       // TimeSeries
       const end = c.lengthDelimited();
-      let nLabels = 0;
-      let n = 0;
-      let histograms = 0;
+      view.n = 0;
+      view.histograms = 0;
+      view.nLabels = 0;
       while (c.pos < end) {
+        const fieldStart = c.pos;
         const t2 = c.varint();
         const f2 = Math.floor(t2 / 8);
         const w2 = t2 & 7;
         if (f2 === 1 && w2 === WIRE_LEN) {
           const lend = c.lengthDelimited();
-          let name = '';
-          let value = '';
-          const sub = new Cursor(buf, c.pos, lend);
-          while (sub.pos < lend) {
-            const t3 = sub.varint();
-            if (t3 === 10) name = sub.string();
-            else if (t3 === 18) value = sub.string();
-            else sub.skip(t3 & 7);
-          }
-          names[nLabels] = name;
-          values[nLabels] = value;
-          nLabels++;
+          if (lend > end) throw new WireError(`label overruns its time series at offset ${c.pos}`);
+          view.starts[view.nLabels] = fieldStart;
+          view.ends[view.nLabels] = lend;
+          view.nLabels++;
           c.pos = lend;
         } else if (f2 === 2 && w2 === WIRE_LEN) {
           const send = c.lengthDelimited();
@@ -183,26 +241,16 @@ export function decodeWriteRequest(buf: Buffer, visitor: SeriesVisitor): { serie
             else c.skip(t3 & 7);
           }
           if (c.pos !== send) throw new WireError(`sample overruns its length at offset ${c.pos}`);
-          if (n === ts.length) {
-            const nt = new Float64Array(n * 2);
-            nt.set(ts);
-            ts = nt;
-            const nv = new Float64Array(n * 2);
-            nv.set(vs);
-            vs = nv;
-          }
-          ts[n] = t;
-          vs[n] = v;
-          n++;
+          view.push(t, v);
         } else {
-          if (f2 === 4 && w2 === WIRE_LEN) histograms++;
+          if (f2 === 4 && w2 === WIRE_LEN) view.histograms++;
           c.skip(w2);
         }
       }
       if (c.pos !== end) throw new WireError(`time series overruns its length at offset ${c.pos}`);
-      visitor.series(names, values, nLabels, ts, vs, n, histograms);
+      visitor.series(view);
       seriesCount++;
-      sampleCount += n;
+      sampleCount += view.n;
     } else if (field === 3 && wt === WIRE_LEN) {
       const end = c.lengthDelimited();
       const m: RemoteMetadata = { type: 'unknown', family: '', help: '', unit: '' };

@@ -60,9 +60,18 @@ function checkContentType(ct: string | undefined): string | undefined {
   return undefined;
 }
 
+/** Series lookups remembered by their raw label bytes (cleared when full). */
+const MAX_CACHED_SERIES = 1_000_000;
+
 export const writeApi: FastifyPluginAsync<WriteApiDeps> = async (app, deps) => {
   const maxBody = deps.maxBodyBytes ?? 32 << 20;
   const maxDecoded = deps.maxDecodedBytes ?? 256 << 20;
+  // Senders repeat the same series in every request: their raw label bytes map to the built
+  // labels and the last series ref, skipping label decoding, validation and the index lookup.
+  const cache = new Map<string, { ref: number; labels: Labels }>();
+  const builder = new LabelsBuilder();
+  const names: string[] = [];
+  const values: string[] = [];
   // Raw bytes whatever the declared type: the handler decides what it accepts.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBody }, (_req, body, done) => done(null, body));
@@ -91,19 +100,27 @@ export const writeApi: FastifyPluginAsync<WriteApiDeps> = async (app, deps) => {
 
     const app_ = deps.appendable.appender();
     const rejected = new Rejections();
-    const builder = new LabelsBuilder();
     let fatal: Error | undefined;
     try {
       decodeWriteRequest(raw, {
-        series: (names, values, nLabels, ts, vs, n, histograms) => {
+        series: (view) => {
           if (fatal) return;
-          const labels = buildLabels(builder, names, values, nLabels, rejected, n);
-          if (histograms > 0) rejected.add('native histogram samples not supported', labelsText(labels, names, values, nLabels), histograms);
-          if (labels === undefined) return;
-          let ref = 0;
-          for (let i = 0; i < n; i++) {
+          const key = view.key();
+          let hit = cache.get(key);
+          if (hit === undefined) {
+            const n = view.labels(names, values);
+            const labels = buildLabels(builder, names, values, n, rejected, view.n);
+            if (labels === undefined) return;
+            hit = { ref: 0, labels };
+            if (cache.size >= MAX_CACHED_SERIES) cache.clear();
+            cache.set(key, hit);
+          }
+          if (view.histograms > 0) rejected.add('native histogram samples not supported', hit.labels.toString(), view.histograms);
+          const { ts, vs } = view;
+          let ref = hit.ref;
+          for (let i = 0; i < view.n; i++) {
             try {
-              ref = app_.append(ref, labels, ts[i]!, vs[i]!);
+              ref = app_.append(ref, hit.labels, ts[i]!, vs[i]!);
             } catch (err) {
               if (!(err instanceof StorageError)) throw err;
               switch (err.code) {
@@ -112,7 +129,7 @@ export const writeApi: FastifyPluginAsync<WriteApiDeps> = async (app, deps) => {
                 case 'too_old':
                 case 'invalid_sample':
                 case 'invalid_labels':
-                  rejected.add(sampleReason(err.code), `${labels.toString()} @${ts[i]}`);
+                  rejected.add(sampleReason(err.code), `${hit.labels.toString()} @${ts[i]}`);
                   break;
                 default:
                   fatal = err;
@@ -120,6 +137,7 @@ export const writeApi: FastifyPluginAsync<WriteApiDeps> = async (app, deps) => {
               }
             }
           }
+          hit.ref = ref;
         },
         metadata: (m) => deps.onMetadata?.(m),
       });

@@ -64,11 +64,16 @@ describe('remote-write codec', () => {
     );
     const seen: Array<{ labels: string[]; ts: number[]; vs: number[] }> = [];
     const meta: RemoteMetadata[] = [];
+    const keys: string[] = [];
     const counts = decodeWriteRequest(Buffer.from(req), {
-      series: (names, values, n, ts, vs, k) => {
+      series: (view) => {
+        const names: string[] = [];
+        const values: string[] = [];
+        const n = view.labels(names, values);
         const labels: string[] = [];
         for (let i = 0; i < n; i++) labels.push(`${names[i]}=${values[i]}`);
-        seen.push({ labels, ts: [...ts.subarray(0, k)], vs: [...vs.subarray(0, k)] });
+        keys.push(view.key());
+        seen.push({ labels, ts: [...view.ts.subarray(0, view.n)], vs: [...view.vs.subarray(0, view.n)] });
       },
       metadata: (m) => meta.push(m),
     });
@@ -79,11 +84,20 @@ describe('remote-write codec', () => {
     expect(isStaleNaN(seen[0]!.vs[2]!)).toBe(true);
     expect(Object.is(seen[0]!.vs[3], -0)).toBe(true);
     expect(meta).toEqual([{ type: 'counter', family: 'a_total', help: 'An A.', unit: 'seconds' }]);
+    expect(keys[0]!.length).toBeGreaterThan(0);
+  });
+
+  it('gives equal keys exactly for equal label lists', () => {
+    const req = encodeWriteRequest([series('a', { job: 'x' }, [[1, 1]]), series('a', { job: 'x' }, [[2, 1]]), series('a', { job: 'y' }, [[1, 1]])]);
+    const keys: string[] = [];
+    decodeWriteRequest(Buffer.from(req), { series: (v) => keys.push(v.key()) });
+    expect(keys[0]).toBe(keys[1]);
+    expect(keys[0]).not.toBe(keys[2]);
   });
 
   it('rejects truncated input with the offset', () => {
     const req = encodeWriteRequest([series('a', {}, [[1, 1]])]);
-    expect(() => decodeWriteRequest(Buffer.from(req.subarray(0, req.length - 3)), { series: () => {} })).toThrow(/offset/);
+    expect(() => decodeWriteRequest(Buffer.from(req.subarray(0, req.length - 3)), { series: () => undefined })).toThrow(/offset/);
   });
 });
 
