@@ -918,6 +918,50 @@ describe('API errors and malformed objects', () => {
   });
 });
 
+describe('endpoints role selectors', () => {
+  it('a service selector narrows only the services joined in (other Endpoints stay targets, without service labels); an endpoints selector narrows the targets', async () => {
+    const api = await apiServer();
+    const legacy = await pod('127.0.0.43', { '/metrics': 'legacy_up 1\n' });
+    const other = await pod('127.0.0.44', { '/metrics': 'other_up 1\n' });
+    const label = { 'monitoring.example.com/legacy-endpoints': 'true' };
+    // The endpoints controller copies a service's labels onto its Endpoints.
+    api.create('services', makeService({ namespace: 'shop', name: 'legacy', labels: label, ports: [{ name: 'metrics', port: legacy.port }] }));
+    api.create('endpoints', makeEndpoints({ namespace: 'shop', name: 'legacy', labels: label, subsets: [{ addresses: [{ ip: legacy.host }], ports: [{ name: 'metrics', port: legacy.port }] }] }));
+    api.create('services', makeService({ namespace: 'shop', name: 'other', ports: [{ name: 'metrics', port: other.port }] }));
+    api.create('endpoints', makeEndpoints({ namespace: 'shop', name: 'other', subsets: [{ addresses: [{ ip: other.host }], ports: [{ name: 'metrics', port: other.port }] }] }));
+    const job = (name: string, role: string) => `
+  - job_name: ${name}
+    kubernetes_sd_configs:
+      - role: endpoints
+        api_server: ${api.url}
+        selectors:
+          - role: ${role}
+            label: monitoring.example.com/legacy-endpoints=true
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_endpoint_port_name]
+        regex: metrics
+        action: keep
+      - source_labels: [__meta_kubernetes_service_name]
+        target_label: service`;
+    const s = stack(api);
+    s.apply(`
+global:
+  scrape_interval: 500ms
+scrape_configs:${job('by-service', 'service')}${job('by-endpoints', 'endpoints')}
+`);
+    await waitFor(
+      () => s.okScrapes(legacy.address, 'by-service') >= 1 && s.okScrapes(other.address, 'by-service') >= 1 && s.okScrapes(legacy.address, 'by-endpoints') >= 1,
+      'the three targets scraped',
+      () => JSON.stringify(s.sm.activeTargets().map((t) => [t.scrapePool, t.scrapeUrl])),
+    );
+    expect(s.targets('by-service')).toEqual([legacy.address, other.address]);
+    expect(one(s.instance(legacy.address, 'by-service'), 'up').labels['service']).toBe('legacy');
+    expect(one(s.instance(other.address, 'by-service'), 'up').labels['service']).toBeUndefined();
+    expect(s.targets('by-endpoints')).toEqual([legacy.address]);
+    expect(one(s.instance(legacy.address, 'by-endpoints'), 'up').labels['service']).toBe('legacy');
+  });
+});
+
 describe('the shipped examples/kubernetes prometheus.yml, in-cluster', () => {
   tlsIt('every job of the ConfigMap finds and scrapes its targets in a small cluster, through the API server over TLS with the service-account token', async () => {
     const c = certs!;
