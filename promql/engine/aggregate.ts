@@ -356,11 +356,15 @@ class SimpleAggregation {
   }
 }
 
-/** Go's %g-like formatting of a float for messages. */
+/** Go's %g / %v of a float64 (shortest digits; exponent form below 1e-4 and from 1e6). */
 export function goFloat(x: number): string {
   if (x === Infinity) return '+Inf';
   if (x === -Infinity) return '-Inf';
   if (x !== x) return 'NaN';
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  const [mant, expS] = x.toExponential().split('e') as [string, string];
+  const exp = Number(expS);
+  if (exp < -4 || exp >= 6) return `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
   return String(x);
 }
 
@@ -417,7 +421,7 @@ function selectK(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: F
     let warned = false;
     for (let i = 0; i < n; i++) {
       let r = param[i]!;
-      if (Number.isNaN(r)) throw new EngineError('execution', `Ratio value is NaN`);
+      if (Number.isNaN(r)) throw new EngineError('execution', `Ratio value ${goFloat(r)} is NaN`);
       if (r < -1 || r > 1) {
         const capped = r < -1 ? -1 : 1;
         if (!warned) ev.ctx.ann.warn(`ratio value should be between -1 and 1, got ${goFloat(r)}, capping to ${goFloat(capped)}`, e.param!.posRange);
@@ -429,8 +433,7 @@ function selectK(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: F
   } else {
     for (let i = 0; i < n; i++) {
       const k = param[i]!;
-      if (Number.isNaN(k)) throw new EngineError('execution', `Parameter value is NaN`);
-      if (k >= 9223372036854775807 || k < -9223372036854775808) throw new EngineError('execution', `Scalar value ${goFloat(k)} overflows int64`);
+      if (!(k <= 9223372036854775807 && k >= -9223372036854775808)) throw new EngineError('execution', `Scalar value ${goFloat(k)} overflows int64`);
       ks[i] = Math.trunc(k);
     }
   }
