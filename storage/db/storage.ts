@@ -90,8 +90,8 @@ export interface Storage extends Appendable, Queryable {
   querier(mint: number, maxt: number): Querier;
   /** Deletes [mint, maxt] of the series matching all matchers (tombstones). Returns series affected. */
   delete(matchers: readonly Matcher[], mint: number, maxt: number): number;
-  /** Rewrites the blocks holding tombstones without the deleted data. */
-  cleanTombstones(): void;
+  /** Rewrites the blocks holding tombstones without the deleted data (after a background round in progress). */
+  cleanTombstones(): Promise<void>;
   /** Writes a consistent copy (blocks, plus the head as a block unless skipHead) under targetDir. */
   snapshot(targetDir: string, opts?: { skipHead?: boolean }): SnapshotResult;
   /** Head statistics for /api/v1/status/tsdb. */
@@ -341,12 +341,20 @@ class Db implements Storage {
     return n;
   }
 
-  cleanTombstones(): void {
+  async cleanTombstones(): Promise<void> {
     this.check();
-    for (const b of this.blockList.slice()) {
-      if (b.tombstones.size === 0) continue;
-      const meta = drain(this.rewrite([b], b.meta.compaction.level));
-      this.log.info('block rewritten without deleted data', { block: b.ulid, new_block: meta?.ulid ?? '(empty, removed)' });
+    // Not while a background round rewrites blocks: wait for it, then hold the flag.
+    while (this.running !== undefined) await this.running;
+    this.check();
+    this.compacting = true;
+    try {
+      for (const b of this.blockList.slice()) {
+        if (b.tombstones.size === 0) continue;
+        const meta = drain(this.rewrite([b], b.meta.compaction.level));
+        this.log.info('block rewritten without deleted data', { block: b.ulid, new_block: meta?.ulid ?? '(empty, removed)' });
+      }
+    } finally {
+      this.compacting = false;
     }
   }
 

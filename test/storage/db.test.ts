@@ -239,12 +239,12 @@ catch (e) { process.stdout.write(JSON.stringify({ code: e.code, message: e.messa
       expect(after[k]!.some(([t]) => t < T0 + H)).toBe(true);
     }
     expect(db.blocks().map((b) => b.stats.numTombstones)).toEqual([2, 2]);
-    db.cleanTombstones();
+    await db.cleanTombstones();
     expect(db.blocks().map((b) => b.stats.numTombstones)).toEqual([0, 0]);
     expect(query(db)).toEqual(after);
     // Deleting a whole series from a block.
     db.delete([new Matcher('=', 'i', '0')], -Infinity, Infinity);
-    db.cleanTombstones();
+    await db.cleanTombstones();
     const gone = query(db);
     expect(Object.keys(gone).some((k) => k.includes('i="0"'))).toBe(false);
     await db.close();
