@@ -1,10 +1,13 @@
 // End to end, from Kubernetes objects to scraped series: objects on the fake API server
 // (list + watch), a prometheus.yml parsed by the real config loader, the real DiscoveryManager
-// and ScrapeManager, HTTP metric endpoints on 127.0.0.x loopback addresses standing in for the
-// pods, and the samples read back from a Head. The recipes are the ones users copy: the
-// prometheus.io/* annotation recipe, keeping cadvisor pods by namespace and app label, Istio's
-// envoy __address__ port rewrite, live pod changes with staleness, and endpoints /
-// endpointslice targets joined with their pods and services.
+// and ScrapeManager, HTTP(S) metric endpoints on 127.0.0.x / ::1 standing in for pods, kubelets
+// and exporters, and the samples read back from a Head. Covered: the prometheus.io/* annotation
+// recipe; cadvisor pods kept by namespace and app label; Istio's envoy __address__ port rewrite;
+// live pod add / modify / delete with staleness markers; endpoints and endpointslice targets
+// joined with pods and services; service and ingress probes; node role over HTTPS;
+// attach_metadata; IPv6; API errors and malformed objects; an API server outage with a 410
+// relist; config reloads; endpoints selectors; the shipped examples/kubernetes prometheus.yml
+// in-cluster; and the built server process.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
