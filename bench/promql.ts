@@ -11,12 +11,13 @@
  *  2. Writes it as one OpenMetrics file, backfills Prometheus with
  *     `promtool tsdb create-blocks-from openmetrics`, and starts `prometheus` on 127.0.0.1 on
  *     that data directory; appends the same samples into a Sextant `Head`.
- *  3. Runs each query as a 2 h / 30 s range query and as an instant query: against Prometheus
- *     over its HTTP API, against Sextant through the engine plus JSON encoding of the result
- *     (the HTTP layer's work), alternating, `--reps` times; reports the medians and the ratio,
- *     and compares the results (values within 1e-9 relative) printing any difference.
+ *  3. Runs each query as a 2 h / 30 s range query and as an instant query over HTTP against
+ *     both: Prometheus's API and Sextant's query API (src/web/api, served in this process on
+ *     127.0.0.1 over the Head), alternating, `--reps` times; reports the medians and the ratio,
+ *     and compares the results (values within 1e-9 relative) printing any difference. With
+ *     `--direct`, Sextant is timed through the engine plus JSON encoding instead of HTTP.
  *
- * `npm run bench -- promql [--counters-scale 1] [--hours 6] [--reps 5] [--only REGEX]`
+ * `npm run bench -- promql [--hours 6] [--reps 5] [--only REGEX] [--direct]`
  * The generated data dir is cached in $TMPDIR/sextant-bench-promql-* between runs.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -26,8 +27,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+import Fastify from 'fastify';
+
 import { Head, Labels } from '../storage/index.js';
 import { Engine, type QueryValue } from '../promql/index.js';
+import { queryApi } from '../src/web/api/query.js';
+import { EngineQueryService, classifyEngineError } from '../src/web/api/engine.js';
+import { setErrorClassifier } from '../src/web/api/index.js';
 import { note, report } from './report.js';
 
 const BENCH = 'promql';
@@ -425,21 +431,28 @@ export async function run(args: string[]): Promise<void> {
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
   const url = `http://127.0.0.1:${port}`;
+  const direct = args.includes('--direct');
+  const engine = new Engine();
+  setErrorClassifier(classifyEngineError);
+  const app = Fastify();
+  await app.register(queryApi, { service: new EngineQueryService(engine, head, { format: (q) => q, toJson: (q) => q }), defaultTimeoutMs: 120_000 });
+  const sxUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   try {
     await waitReady(url, prom, 120_000);
-    const engine = new Engine();
     const end = base + points * STEP - 5 * 60_000; // inside the data, 30 s aligned
     const start = end - 2 * 3_600_000;
-    const promQuery = async (q: string, instant: boolean): Promise<{ ms: number; res: Result }> => {
+    const httpQuery = async (base: string, q: string, instant: boolean): Promise<{ ms: number; res: Result }> => {
       const body = new URLSearchParams(instant ? { query: q, time: String(end / 1000) } : { query: q, start: String(start / 1000), end: String(end / 1000), step: '30' });
       const t = performance.now();
-      const r = await fetch(`${url}/api/v1/${instant ? 'query' : 'query_range'}`, { method: 'POST', body });
+      const r = await fetch(`${base}/api/v1/${instant ? 'query' : 'query_range'}`, { method: 'POST', body });
       const json = (await r.json()) as { status: string; data: { resultType: string; result: unknown }; error?: string };
       const ms = performance.now() - t;
-      if (json.status !== 'success') throw new Error(`prometheus: ${q}: ${json.error}`);
+      if (json.status !== 'success') throw new Error(`${base}: ${q}: ${json.error}`);
       return { ms, res: fromPrometheus(json.data) };
     };
-    const sxQuery = (q: string, instant: boolean): { ms: number; res: Result } => {
+    const promQuery = (q: string, instant: boolean): Promise<{ ms: number; res: Result }> => httpQuery(url, q, instant);
+    const sxQuery = async (q: string, instant: boolean): Promise<{ ms: number; res: Result }> => (direct ? sxDirect(q, instant) : httpQuery(sxUrl, q, instant));
+    const sxDirect = (q: string, instant: boolean): { ms: number; res: Result } => {
       const t = performance.now();
       const r = instant ? engine.instant(head, q, end) : engine.range(head, q, start, end, STEP);
       encode(r.value);
@@ -463,7 +476,7 @@ export async function run(args: string[]): Promise<void> {
     // Warm-up both (JIT, page cache).
     for (const q of QUERIES.slice(0, 3)) {
       await promQuery(q, false);
-      sxQuery(q, false);
+      await sxQuery(q, false);
     }
     const ratios: number[] = [];
     const rows: string[] = [];
@@ -477,7 +490,7 @@ export async function run(args: string[]): Promise<void> {
         let sres: Result | undefined;
         for (let r = 0; r < reps; r++) {
           const p = await promQuery(q, instant);
-          const s = sxQuery(q, instant);
+          const s = await sxQuery(q, instant);
           pt.push(p.ms);
           st.push(s.ms);
           pres = p.res;
@@ -486,7 +499,7 @@ export async function run(args: string[]): Promise<void> {
         let d = diff(sres!, pres!);
         const compat = COMPAT_242[q];
         if (d.length > 0 && compat !== undefined) {
-          const c = diff(sxQuery(compat, instant).res, pres!);
+          const c = diff((await sxQuery(compat, instant)).res, pres!);
           note(`${instant ? 'instant' : 'range'} ${q}: ${d.length} series differ from 2.42 (3.x left-open subquery range); with 2.42's closed range (${compat}): ${c.length === 0 ? 'identical' : `${c.length} still differ`}`);
           d = c;
         }
@@ -510,6 +523,7 @@ export async function run(args: string[]): Promise<void> {
     report({ bench: BENCH, name: 'queries_with_differences', value: differences, unit: 'count' });
     note(['| # | kind | sextant ms | prometheus ms | ratio | identical | query |', '|---|---|---|---|---|---|---|', ...rows].join('\n'));
   } finally {
+    await app.close();
     prom.kill('SIGTERM');
     await new Promise((r) => (prom.exitCode !== null ? r(undefined) : prom.once('exit', r)));
     head.close();
