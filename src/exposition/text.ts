@@ -448,7 +448,11 @@ export class TextParser implements MetricParser {
     if (b[i] !== LBRACE) {
       let e = i + 1;
       while (e < end && (CLASS[b[e]!]! & 2) !== 0) e++;
-      this.nameS = i;
+      // Prometheus takes a bare name from the start of the line, leading blanks included: 2.x
+      // then fails the scrape (invalid metric name), 3.x (UTF-8 names) stores "  name". We do
+      // what 3.5 does.
+      this.nameS = this.lineStart;
+      this.seriesS = this.lineStart;
       this.nameE = e;
       i = this.skipBlanks(e);
       this.seriesE = e;
@@ -510,12 +514,11 @@ export class TextParser implements MetricParser {
 
     i = this.skipBlanks(ve);
     if (i < end && b[i] !== NL) {
-      // An int64 in ms, as Go's ParseInt reads it: the format's own example has a negative one.
+      // Digits only: Prometheus's lexer takes no sign, so the format's own example with a
+      // negative timestamp fails a scrape (checked against Prometheus 2.42).
       let te = i;
-      if (b[te] === 0x2d || b[te] === 0x2b) te++;
-      const ds = te;
       while (te < end && b[te]! >= 0x30 && b[te]! <= 0x39) te++;
-      if (te === ds || (te < end && b[te] !== NL && b[te] !== SP && b[te] !== TAB)) {
+      if (te === i || (te < end && b[te] !== NL && b[te] !== SP && b[te] !== TAB)) {
         this.failToken('expected timestamp or new record', i);
       }
       const t = parseIntBytes(b, i, te);

@@ -1,0 +1,167 @@
+/**
+ * The real Prometheus (Debian's 2.42) scrapes a table of payloads from a local server; for each
+ * one, Prometheus accepting it (up=1) must coincide with our parser accepting it, and the series
+ * and values it stored must be the ones our parser reads (plus job/instance). Payloads avoid
+ * what 2.42 and 3.5 do differently: quoted UTF-8 names, le/quantile normalisation, and blanks
+ * before a bare metric name (both keep them in the name; 2.42 then rejects it as invalid, 3.5
+ * with UTF-8 names stores it, and so do we).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExpositionError, OpenMetricsParser, PromTextParser } from '../../src/exposition/index.js';
+import { Labels, LabelsBuilder } from '../../storage/index.js';
+
+const PROMETHEUS = '/usr/bin/prometheus';
+const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+const OM = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+const CASES: { name: string; ct: string; body: string }[] = [
+  { name: 'escapes', ct: TEXT, body: 'a{b="x\\\\y\\"z\\nw"} 1\n' },
+  { name: 'unknown_escape', ct: TEXT, body: 'a{b="\\t"} 1\n' },
+  { name: 'blanks', ct: TEXT, body: 'a  { b = "c" , } \t 2  \n\n  \t\n' },
+  { name: 'blanks_in_braces', ct: TEXT, body: 'a{ b="c"}\t2\nb{b = "c" , } 2 \n' },
+  { name: 'missing_comma', ct: TEXT, body: 'a{b="c"d="e"} 1\n' },
+  { name: 'specials', ct: TEXT, body: 'a NaN\nb +Inf\nc -Inf\nd 1e3\ne .5\nf Inf\ng nan\nh 5.\ni 0042\n' },
+  { name: 'comments', ct: TEXT, body: '# hello\n#\n#x\n# HELP x y \\\\ z\n# TYPE x gauge\nx 1\n' },
+  { name: 'empty_value', ct: TEXT, body: 'a{b="",c="d"} 1\n' },
+  { name: 'newline_in_value', ct: TEXT, body: 'a{b="x\ny"} 1\nc 2\n' },
+  { name: 'negative_ts', ct: TEXT, body: 'a 1 -5\n' },
+  { name: 'signed_ts', ct: TEXT, body: 'a 1 +5\n' },
+  { name: 'old_ts', ct: TEXT, body: 'a 1 5\n' },
+  { name: 'no_newline_at_end', ct: TEXT, body: 'a 1' },
+  { name: 'bad_label_value', ct: TEXT, body: 'a{b=c} 1\n' },
+  { name: 'hex', ct: TEXT, body: 'a 0x10\n' },
+  { name: 'hexp', ct: TEXT, body: 'a 0x1p3\n' },
+  { name: 'underscore', ct: TEXT, body: 'a 1_000\n' },
+  { name: 'dup_label', ct: TEXT, body: 'a{b="1",b="2"} 1\n' },
+  { name: 'junk_after_ts', ct: TEXT, body: 'a 1 2 3\n' },
+  { name: 'info_type_in_text', ct: TEXT, body: '# TYPE a info\na 1\n' },
+  { name: 'no_value', ct: TEXT, body: 'a\n' },
+  { name: 'om_ok', ct: OM, body: '# TYPE foo counter\n# HELP foo x\nfoo_total 17.0 # {t="1"} 1\nfoo_created 1520430000.123\n# TYPE g gauge\n# UNIT g seconds\ng{a="b"} 1\n# EOF\n' },
+  { name: 'om_missing_eof', ct: OM, body: 'a 1\n' },
+  { name: 'om_unit_mismatch', ct: OM, body: '# TYPE foo counter\n# UNIT foo seconds\n# EOF\n' },
+  { name: 'om_blank_line', ct: OM, body: 'a 1\n\n# EOF\n' },
+  { name: 'om_after_eof', ct: OM, body: 'a 1\n# EOF\nb 1\n' },
+  { name: 'om_untyped', ct: OM, body: '# TYPE a untyped\na 1\n# EOF\n' },
+];
+
+/** Our reading: the series and values, or the error. */
+function ours(c: (typeof CASES)[number], job: string, instance: string): Map<string, number> | Error {
+  const body = Buffer.from(c.body);
+  const p = c.ct === OM ? new OpenMetricsParser(body) : new PromTextParser(body);
+  const lb = new LabelsBuilder();
+  const out = new Map<string, number>();
+  try {
+    for (let k = p.next(); k !== null; k = p.next()) {
+      if (k !== 'series') continue;
+      p.labels(lb);
+      lb.set('job', job).set('instance', instance);
+      out.set(lb.labels().toString(), p.value());
+    }
+  } catch (e) {
+    if (e instanceof ExpositionError) return e;
+    throw e;
+  }
+  return out;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const skip = existsSync(PROMETHEUS) ? '' : `${PROMETHEUS} not installed (Debian package prometheus)`;
+
+describe.skipIf(skip !== '')('Prometheus 2.42 scrapes the same payloads', () => {
+  let server: Server;
+  let prom: ChildProcess;
+  let dir: string;
+  let promPort = 0;
+  let target = '';
+  let log = '';
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const c = CASES.find((x) => req.url === `/${x.name}`);
+      if (!c) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': c.ct }).end(c.body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    target = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    dir = mkdtempSync(join(tmpdir(), 'sextant-expo-interop-'));
+    const jobs = CASES.map((c) => `  - job_name: ${c.name}\n    metrics_path: /${c.name}\n    static_configs: [{ targets: ['${target}'] }]\n`).join('');
+    writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n${jobs}`);
+    promPort = await freePort();
+    prom = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    prom.stderr!.on('data', (d: Buffer) => {
+      if (log.length < 1 << 16) log += d.toString();
+    });
+    // Wait (bounded) until every job has an `up` sample.
+    const deadline = Date.now() + 45_000;
+    for (;;) {
+      const ups = await query('up').catch(() => []);
+      if (ups.length === CASES.length) break;
+      if (Date.now() > deadline) throw new Error(`Prometheus did not scrape every job in time:\n${log.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // One more interval so samples of a first scrape are visible everywhere.
+    await new Promise((r) => setTimeout(r, 1200));
+  }, 60_000);
+
+  afterAll(async () => {
+    if (prom && prom.exitCode === null) {
+      const exited = new Promise((r) => prom.once('exit', r));
+      prom.kill('SIGTERM');
+      await exited;
+    }
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function query(q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+    const r = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`);
+    const j = (await r.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    return j.data.result;
+  }
+
+  it.each(CASES.map((c) => ({ name: c.name, c })))('$name', async ({ c }) => {
+    const want = ours(c, c.name, target);
+    const up = await query(`up{job="${c.name}"}`);
+    expect(up).toHaveLength(1);
+    const promUp = up[0]!.value[1];
+    if (want instanceof Error) {
+      expect(promUp, `we rejected (${want.message}) but Prometheus took it`).toBe('0');
+      return;
+    }
+    expect(promUp, 'we accepted but Prometheus did not').toBe('1');
+    // Everything Prometheus stored for the job at the latest scrape, minus its own synthetic series.
+    const got = new Map<string, number>();
+    for (const s of await query(`{job="${c.name}"}`)) {
+      if (s.metric['__name__'] === 'up' || s.metric['__name__']!.startsWith('scrape_')) continue;
+      const v = s.value[1];
+      got.set(Labels.from(s.metric).toString(), v === 'NaN' ? NaN : v === '+Inf' ? Infinity : v === '-Inf' ? -Infinity : Number(v));
+    }
+    if (c.name === 'old_ts') {
+      // The sample is far outside the TSDB's time bounds, so it is not stored; the scrape is fine.
+      expect(got.size).toBe(0);
+      return;
+    }
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    for (const [k, v] of want) expect(got.get(k), k).toBe(v);
+  });
+});
