@@ -8,6 +8,15 @@ import { VERSION } from './version.js';
 import { runServer } from './server.js';
 
 async function main(argv: string[]): Promise<number> {
+  // `check config` takes promtool's own flag; it is not a server flag.
+  if (argv[0] === 'check' && argv[1] === 'config') {
+    const rest = argv.slice(2);
+    const syntaxOnly = rest.includes('--syntax-only');
+    const files = rest.filter((a) => a !== '--syntax-only');
+    if (files.length === 0 || files.some((f) => f.startsWith('--'))) return commandUsage('check config [--syntax-only] <file>...');
+    const { checkConfigCommand } = await import('./config/index.js');
+    return checkConfigCommand(files, { stdout: process.stdout, stderr: process.stderr }, { syntaxOnly });
+  }
   let flags;
   try {
     flags = parseFlags(argv);
@@ -32,12 +41,6 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function runCommand(cmd: string, args: string[]): Promise<number> {
-  if (cmd === 'check' && args[0] === 'config') {
-    const files = args.slice(1);
-    if (files.length === 0) return commandUsage('check config <file>...');
-    const { checkConfigCommand } = await import('./config/index.js');
-    return checkConfigCommand(files, { stdout: process.stdout, stderr: process.stderr });
-  }
   if (cmd === 'promqltest') {
     if (args.length === 0) return commandUsage('promqltest <file>...');
     const { runPromqltestCommand } = await import('../promql/index.js');
