@@ -965,6 +965,45 @@ scrape_configs:${job('by-service', 'service')}${job('by-endpoints', 'endpoints')
   });
 });
 
+describe('kubeconfig_file through the config loader', () => {
+  tlsIt('a kubeconfig path relative to prometheus.yml is resolved against its directory; the pods it reaches are scraped', async () => {
+    const c = certs!;
+    const api = await new FakeApiServer({ tls: { cert: c.serverCert, key: c.serverKey }, authorization: ['Bearer kc-token'] }).start();
+    cleanups.push(() => api.close());
+    const app = await pod('127.0.0.45', { '/metrics': 'kc_up 1\n' });
+    api.create('pods', makePod({ namespace: 'kc', name: 'kc-0', ip: app.host, labels: { app: 'kc' }, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(app.port) } }));
+    const dir = mkdtempSync(path.join(tmpdir(), 'sextant-k8s-e2e-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    mkdirSync(path.join(dir, 'kube'));
+    writeFileSync(
+      path.join(dir, 'kube', 'config'),
+      `apiVersion: v1
+kind: Config
+current-context: e2e
+contexts:
+- name: e2e
+  context: {cluster: e2e, user: sextant}
+clusters:
+- name: e2e
+  cluster:
+    server: ${api.url}
+    certificate-authority-data: ${Buffer.from(c.ca).toString('base64')}
+users:
+- name: sextant
+  user: {token: kc-token}
+`,
+    );
+    const s = stack(api);
+    const yml = annotationConfig(api).replace(`api_server: ${api.url}`, 'kubeconfig_file: kube/config');
+    expect(yml).toContain('kubeconfig_file: kube/config');
+    const cfg = s.apply(yml, path.join(dir, 'prometheus.yml'));
+    expect(cfg.scrapeConfigs[0]!.kubernetesSdConfigs[0]!.kubeconfigFile).toBe(path.join(dir, 'kube', 'config'));
+    await waitFor(() => s.okScrapes(app.address) >= 1, 'the pod reached through the kubeconfig scraped', () => JSON.stringify(s.log.lines.filter((l) => l.level === 'error')));
+    expect(one(s.instance(app.address), 'kc_up').labels).toEqual({ __name__: 'kc_up', instance: app.address, job: 'kubernetes-pods', namespace: 'kc', pod: 'kc-0', app: 'kc' });
+    expect(api.requests.every((r) => r.headers.authorization === 'Bearer kc-token')).toBe(true);
+  });
+});
+
 describe('the shipped examples/kubernetes prometheus.yml, in-cluster', () => {
   tlsIt('every job of the ConfigMap finds and scrapes its targets in a small cluster, through the API server over TLS with the service-account token', async () => {
     const c = certs!;
@@ -1184,6 +1223,11 @@ describe('config reload', () => {
 describe('the server process', () => {
   // The built server (`node dist/src/main.js`); without a build there is nothing to start.
   const serverIt = existsSync(SEXTANT_MAIN) ? it : it.skip;
+
+  // src/server.ts creates its DiscoveryManager without `registry`, so the KubernetesSD it makes
+  // lazily never registers its families: /metrics has no prometheus_sd_kubernetes_* (nor
+  // prometheus_sd_file_*). Passing `registry` there fixes it; then this becomes a test.
+  it.todo('exposes prometheus_sd_kubernetes_failures_total, _events_total and the other Kubernetes SD counters on /metrics');
 
   serverIt('loads kubernetes_sd_configs from its config file, scrapes the annotated pod, answers queries with its labels, and forgets it once deleted', async () => {
     const api = await apiServer();
