@@ -21,9 +21,10 @@ const EMPTY = new Int32Array(0);
 /** A series row: labels blob, first and last timestamp, chunk list location in the stream. */
 export type SeriesRow = [labels: Uint8Array, mint: number, maxt: number, off: number, len: number];
 
-interface ValueEntry {
-  value: string;
-  sym: number;
+/** The values of one label name, sorted, with their symbol ids (parallel arrays: no object per value). */
+interface ValueList {
+  values: string[];
+  syms: Int32Array;
 }
 
 /** A series read for compaction or snapshot: labels and chunks with tombstones not yet applied. */
@@ -39,7 +40,7 @@ export class Block {
   /** @internal */ readonly db: Database.Database;
   /** @internal */ readonly symbols: string[];
   /** name → values sorted, each with its symbol id. @internal */
-  readonly values: Map<string, ValueEntry[]>;
+  readonly values: Map<string, ValueList>;
   private readonly nameSym = new Map<string, number>();
   /** Deleted intervals per series id: sorted, merged [mint, maxt, …]; replaced, never mutated. */
   tombstones = new Map<number, readonly number[]>();
@@ -71,19 +72,20 @@ export class Block {
     this.sizeBytes = fs.statSync(path).size;
     this.symbols = [];
     for (const [id, s] of db.prepare('SELECT id, s FROM symbols').raw().iterate() as IterableIterator<[number, string]>) this.symbols[id] = s;
-    this.values = new Map();
+    const entries = new Map<string, Array<{ value: string; sym: number }>>();
     for (const [n, v] of db.prepare('SELECT name, value FROM postings').raw().iterate() as IterableIterator<[number, number]>) {
       const name = this.symbols[n], value = this.symbols[v];
       if (name === undefined || value === undefined) throw new RangeError(`postings refer to unknown symbols ${n}/${v}`);
-      let vs = this.values.get(name);
+      let vs = entries.get(name);
       if (vs === undefined) {
         vs = [];
-        this.values.set(name, vs);
+        entries.set(name, vs);
         this.nameSym.set(name, n);
       }
       vs.push({ value, sym: v });
     }
-    for (const vs of this.values.values()) vs.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+    this.values = new Map();
+    for (const [name, vs] of entries) this.values.set(name, sortValues(vs));
     for (const [id, mint, maxt] of db.prepare('SELECT id, mint, maxt FROM tombstones ORDER BY id, mint').raw().iterate() as IterableIterator<[number, number, number]>) {
       this.tombstones.set(id, mergeInterval(this.tombstones.get(id) ?? [], mint, maxt));
     }
@@ -357,17 +359,18 @@ export class Block {
     const set = m.literalSet;
     if (set !== undefined && positive === want) {
       for (const v of set) {
-        const e = findValue(values, v);
-        if (e !== undefined) lists.push(this.postingsOf(m.name, e.sym));
+        const i = lowerBound(values.values, v);
+        if (values.values[i] === v) lists.push(this.postingsOf(m.name, values.syms[i]!));
       }
     } else {
       const prefix = want ? m.prefix : '';
       let start = 0;
-      if (prefix !== '') start = lowerBound(values, prefix);
-      for (let i = start; i < values.length; i++) {
-        const e = values[i]!;
-        if (prefix !== '' && !e.value.startsWith(prefix)) break;
-        if (m.matches(e.value) === want) lists.push(this.postingsOf(m.name, e.sym));
+      if (prefix !== '') start = lowerBound(values.values, prefix);
+      const vs = values.values;
+      for (let i = start; i < vs.length; i++) {
+        const v = vs[i]!;
+        if (prefix !== '' && !v.startsWith(prefix)) break;
+        if (m.matches(v) === want) lists.push(this.postingsOf(m.name, values.syms[i]!));
       }
     }
     return unionAll(lists);
@@ -450,17 +453,22 @@ export function mergeInterval(old: readonly number[], mint: number, maxt: number
   return merged;
 }
 
-function findValue(values: ValueEntry[], v: string): ValueEntry | undefined {
-  const i = lowerBound(values, v);
-  const e = values[i];
-  return e !== undefined && e.value === v ? e : undefined;
+function sortValues(entries: Array<{ value: string; sym: number }>): ValueList {
+  entries.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  const syms = new Int32Array(entries.length);
+  const values = new Array<string>(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    values[i] = entries[i]!.value;
+    syms[i] = entries[i]!.sym;
+  }
+  return { values, syms };
 }
 
-function lowerBound(values: ValueEntry[], v: string): number {
+function lowerBound(values: readonly string[], v: string): number {
   let lo = 0, hi = values.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (values[mid]!.value < v) lo = mid + 1;
+    if (values[mid]! < v) lo = mid + 1;
     else hi = mid;
   }
   return lo;

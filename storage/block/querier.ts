@@ -89,7 +89,7 @@ export class BlockQuerier implements Querier {
     this.check();
     const b = this.block;
     if (!b.overlaps(Math.max(mint, this.mint), Math.min(maxt, this.maxt))) return [];
-    if (matchers.length === 0) return (b.values.get(name) ?? []).map((e) => e.value);
+    if (matchers.length === 0) return (b.values.get(name)?.values ?? []).slice();
     const out = new Set<string>();
     for (const id of b.postingsForMatchers(matchers)) {
       const v = b.labelsOf(id).get(name);
