@@ -331,6 +331,9 @@ export class Rechunker {
 
   run(chunks: readonly SourceChunk[], mint: number, maxt: number): SourceChunk[] {
     if (this.chunkSamples === 0 && passThrough(chunks, mint, maxt)) return chunks.slice();
+    for (let i = 1; i < chunks.length; i++) {
+      if (chunks[i]!.mint <= chunks[i - 1]!.maxt) return this.runOverlapping(chunks, mint, maxt);
+    }
     const limit = this.chunkSamples === 0 ? 120 : this.chunkSamples;
     const out: SourceChunk[] = [];
     let c: XorChunk | undefined;
@@ -357,6 +360,49 @@ export class Rechunker {
       if (err !== undefined) throw new StorageError('corrupt', `chunk [${ch.mint}, ${ch.maxt}] is corrupt: ${err}`);
     }
     flush();
+    return out;
+  }
+
+  /**
+   * Chunks overlapping in time (blocks overlapping, e.g. a snapshot's head block next to newer
+   * data): all samples decoded, sorted by time (stably: for a timestamp present twice the
+   * earlier chunk's value wins), then re-encoded.
+   */
+  private runOverlapping(chunks: readonly SourceChunk[], mint: number, maxt: number): SourceChunk[] {
+    let n = 0;
+    for (const ch of chunks) n += ch.numSamples;
+    const ts = new Float64Array(n), his = new Uint32Array(n), los = new Uint32Array(n);
+    let w = 0;
+    for (const ch of chunks) {
+      const it = this.it.reset(ch.bytes);
+      const del = ch.deleted;
+      while (it.next() !== ValueType.None && w < n) {
+        const t = it.atT();
+        if (t < mint || t >= maxt || (del !== undefined && inIntervals(del, t))) continue;
+        ts[w] = t;
+        his[w] = it.atBitsHi();
+        los[w++] = it.atBitsLo();
+      }
+      const err = it.error();
+      if (err !== undefined) throw new StorageError('corrupt', `chunk [${ch.mint}, ${ch.maxt}] is corrupt: ${err}`);
+    }
+    const order = Array.from({ length: w }, (_, i) => i).sort((a, b) => ts[a]! - ts[b]! || a - b);
+    const limit = this.chunkSamples === 0 ? 120 : this.chunkSamples;
+    const out: SourceChunk[] = [];
+    let c: XorChunk | undefined;
+    let last = -Infinity;
+    for (const i of order) {
+      const t = ts[i]!;
+      if (t <= last) continue;
+      if (c === undefined) c = new XorChunk(Math.min(limit * 2 + 32, 16384));
+      c.appendBits(t, his[i]!, los[i]!);
+      last = t;
+      if (c.numSamples >= limit) {
+        out.push({ mint: c.minTime, maxt: c.maxTime, numSamples: c.numSamples, bytes: c.bytes().slice() });
+        c = undefined;
+      }
+    }
+    if (c !== undefined && c.numSamples > 0) out.push({ mint: c.minTime, maxt: c.maxTime, numSamples: c.numSamples, bytes: c.bytes().slice() });
     return out;
   }
 }

@@ -249,3 +249,33 @@ describe('block querier', () => {
     void Labels;
   });
 });
+
+describe('overlapping blocks', () => {
+  it('merge into one block with every sample once, in time order (first block wins a shared timestamp)', async () => {
+    const { mergeBlocks } = await import('../../storage/db/index.js');
+    const mk = (ts: number[], off: number): Head => {
+      const h = new Head();
+      const app = h.appender();
+      for (const t of ts) app.append(0, L('__name__', 'm'), T0 + t, t + off);
+      app.append(0, L('__name__', 'only', 'off', String(off)), T0 + ts[0]!, off);
+      app.commit();
+      return h;
+    };
+    const even = Array.from({ length: 100 }, (_, i) => i * 2000);
+    const odd = [0, ...Array.from({ length: 100 }, (_, i) => i * 2000 + 1000)]; // 0 is in both
+    const dir = newDir();
+    const a = persist(mk(even, 0), dir);
+    const b = persist(mk(odd, 0.5), dir);
+    const src = mergeBlocks([a, b]);
+    const meta = writeBlock(dir, src, { minTime: T0, maxTime: T0 + H2 });
+    src.close();
+    const m = Block.open(join(dir, `${meta!.ulid}.block`));
+    const got = selectAll(m.querier(-Infinity, Infinity));
+    const xs = got['{__name__="m"}']!;
+    expect(xs.length).toBe(200);
+    expect(xs.map(([t]) => t - T0)).toEqual(Array.from({ length: 200 }, (_, i) => i * 1000));
+    expect(xs[0]).toEqual([T0, bits(0)]);
+    expect(xs[1]).toEqual([T0 + 1000, bits(1000.5)]);
+    expect(Object.keys(got)).toEqual(['{__name__="m"}', '{__name__="only", off="0"}', '{__name__="only", off="0.5"}']);
+  });
+});
