@@ -1258,5 +1258,5 @@ describe('the server process', () => {
     await pollAsync(async () => ((await query('orders_total')).length === 0 && (await query('up{pod="orders-0"}')).length === 0 ? true : undefined), "the deleted pod's series to go stale", () => peer.output().slice(-2000));
     const after = await getJson<{ data: { activeTargets: unknown[] } }>(peer.url, '/api/v1/targets');
     expect(after.data.activeTargets).toEqual([]);
-  });
+  }, 120_000); // the server's discovery manager sends at most every 5 s: two waits of up to ~7 s, plus startup on a loaded machine
 });
