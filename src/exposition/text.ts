@@ -402,16 +402,15 @@ export class TextParser implements MetricParser {
     }
     if (k === null) this.failToken('expected a valid start token', i);
     let e = this.metaName(j + 5, k);
-    if (e < end && b[e] === NL) {
-      this.textS = this.textE = e;
-    } else if (e < end && b[e] === SP) {
+    // A space must follow the name even when the text is empty (`# HELP foo \n`).
+    if (e < end && b[e] === SP) {
       e++;
       this.textS = e;
       e = b.indexOf(NL, e);
       if (e < 0) e = end;
       this.textE = e;
     } else {
-      this.failToken(`expected text in ${k.toUpperCase()}`, e);
+      this.fail(`expected text in ${k.toUpperCase()}`);
     }
     if (e >= end) this.fail('data does not end with # EOF');
     this.endLine(e);
@@ -545,6 +544,11 @@ export class TextParser implements MetricParser {
   private parseExemplar(i: number): number {
     const b = this.buf;
     const end = this.end;
+    // Only counter totals and histogram buckets carry exemplars (by the sample's name, as
+    // Prometheus checks it).
+    if (!this.nameEndsWith('_total') && !this.nameEndsWith('_bucket')) {
+      this.fail(`metric name ${this.metricName()} does not support exemplars`);
+    }
     if (b[i + 1] !== SP || b[i + 2] !== LBRACE) this.failToken('expected exemplar labels', i);
     i = this.labelBlock(i + 2, true);
     if (i >= end) this.fail('data does not end with # EOF');
@@ -770,6 +774,14 @@ export class TextParser implements MetricParser {
 
   // ---------------------------------------------------------------------------------------------
   // OpenMetrics created timestamps (opt-in)
+
+  private nameEndsWith(suffix: string): boolean {
+    const b = this.buf;
+    const n = suffix.length;
+    if (this.nameE - this.nameS < n) return false;
+    for (let k = 0; k < n; k++) if (b[this.nameE - n + k] !== suffix.charCodeAt(k)) return false;
+    return true;
+  }
 
   private isCreatedSeries(): boolean {
     const t = this.mtype;

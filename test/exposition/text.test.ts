@@ -273,6 +273,10 @@ describe('OpenMetrics 1.0: invalid input', () => {
     { name: 'exemplar with a metric name', input: 'a_total 1 # {"x"} 1\n# EOF\n', line: 1, msg: 'expected label name' },
     { name: 'truncated line', input: '# TYPE a gauge\na 1', line: 2, msg: 'data does not end with # EOF' },
     { name: 'duplicate label', input: 'a{b="1",b="1"} 1\n# EOF\n', line: 1, msg: 'label name "b" is not unique' },
+    { name: 'exemplar on a gauge', input: '# TYPE g gauge\ng 1 # {a="b"} 1\n# EOF\n', line: 2, msg: 'metric name g does not support exemplars' },
+    { name: 'exemplar on a histogram _sum', input: '# TYPE h histogram\nh_sum 1 # {a="b"} 1\n# EOF\n', line: 2, msg: 'metric name h_sum does not support exemplars' },
+    { name: 'HELP without the space before its (empty) text', input: '# HELP a\n# EOF\n', line: 1, msg: 'expected text in HELP' },
+    { name: 'TYPE without a type', input: '# TYPE a\n# EOF\n', line: 1, msg: 'expected text in TYPE' },
   ])('$name (line $line)', ({ input, line, msg }) => {
     const e = errorOf(om(input));
     expect(e.reason).toContain(msg);
