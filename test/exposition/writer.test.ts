@@ -29,7 +29,7 @@ const SERIES: [Labels, number, number | undefined][] = [
   [Labels.fromPairs('__name__', 'nan'), NaN, 5],
   [Labels.fromPairs('__name__', 'inf', 'x', 'y'), -Infinity, 5],
   [Labels.fromPairs('__name__', 'my.dotted', 'label.name', 'v', 'ok', 'ü'), 0.1, 5],
-  [Labels.fromPairs('__name__', 'tiny'), 5e-324, -1000],
+  [Labels.fromPairs('__name__', 'tiny'), 5e-324, 1000],
 ];
 
 describe('TextWriter', () => {
