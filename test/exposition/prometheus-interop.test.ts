@@ -66,7 +66,7 @@ const CASES: { name: string; ct: string; body: string | Buffer }[] = [
   { name: 'junk_after_ts', ct: TEXT, body: 'a 1 2 3\n' },
   { name: 'info_type_in_text', ct: TEXT, body: '# TYPE a info\na 1\n' },
   { name: 'no_value', ct: TEXT, body: 'a\n' },
-  { name: 'om_ok', ct: OM, body: '# TYPE foo counter\n# HELP foo x\nfoo_total 17.0 # {t="1"} 1\nfoo_created 1520430000.123\n# TYPE g gauge\n# UNIT g seconds\ng{a="b"} 1\n# EOF\n' },
+  { name: 'om_ok', ct: OM, body: '# TYPE foo counter\n# HELP foo x\nfoo_total 17.0 # {t="1"} 1\nfoo_created 1520430000.123\n# TYPE g_seconds gauge\n# UNIT g_seconds seconds\ng_seconds{a="b"} 1\n# EOF\n' },
   { name: 'om_missing_eof', ct: OM, body: 'a 1\n' },
   { name: 'om_unit_mismatch', ct: OM, body: '# TYPE foo counter\n# UNIT foo seconds\n# EOF\n' },
   { name: 'om_blank_line', ct: OM, body: 'a 1\n\n# EOF\n' },
@@ -213,6 +213,23 @@ describe.skipIf(skip !== '')('Prometheus 2.42 scrapes the same payloads', () => 
     const j = (await r.json()) as { data: { activeTargets: { labels: Record<string, string>; lastError: string }[] } };
     return j.data.activeTargets.find((t) => t.labels['job'] === job)?.lastError ?? '?';
   }
+
+  it.each(['comments', 'om_ok', 'om_help_empty_text', 'pb_node_exporter', 'dup_type'])('%s: HELP, TYPE and UNIT metadata as Prometheus keeps it', async (name) => {
+    const c = CASES.find((x) => x.name === name)!;
+    const body = typeof c.body === 'string' ? Buffer.from(c.body) : c.body;
+    const p = c.ct === OM ? new OpenMetricsParser(body) : c.ct === PB ? new ProtobufParser(body) : new PromTextParser(body);
+    const want = new Map<string, { type: string; help: string; unit: string }>();
+    const entry = (f: string) => want.get(f) ?? (want.set(f, { type: 'unknown', help: '', unit: '' }), want.get(f)!);
+    for (let k = p.next(); k !== null; k = p.next()) {
+      if (k === 'help') entry(p.family()).help = p.help();
+      else if (k === 'type') entry(p.family()).type = p.type();
+      else if (k === 'unit') entry(p.family()).unit = p.unit();
+    }
+    const r = await fetch(`http://127.0.0.1:${promPort}/api/v1/targets/metadata?match_target=${encodeURIComponent(`{job="${name}"}`)}`);
+    const j = (await r.json()) as { data: { metric: string; type: string; help: string; unit: string }[] };
+    const got = new Map(j.data.map((m) => [m.metric, { type: m.type, help: m.help, unit: m.unit }]));
+    for (const [f, m] of want) expect(got.get(f), f).toEqual(m);
+  });
 
   it.each(CASES.map((c) => ({ name: c.name, c })))('$name', async ({ c }) => {
     const want = ours(c, c.name, target);
