@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { gunzipSync } from 'node:zlib';
 import type { HttpClientOptions } from '../config/types.js';
+import { RawHttpConnection, type RawHttpError, type RawResponse } from './rawhttp.js';
 
 /** A failed scrape request; the message is what the targets API shows as lastError. */
 export class ScrapeError extends Error {
@@ -288,3 +289,97 @@ export function scrapeHttp(client: HttpClient, req: ScrapeRequest, into: BodyBuf
     get(req.url, 0);
   });
 }
+
+/**
+ * The scraper of one target: plain-http targets go through a {@link RawHttpConnection}
+ * (prebuilt request, one keep-alive connection); https, URLs with credentials and redirects
+ * through Node's client ({@link scrapeHttp}).
+ */
+export class TargetScraper {
+  private readonly raw: RawHttpConnection | undefined;
+  private readonly prefix: Buffer | undefined;
+  private lastAuth: string | undefined;
+  private authLine: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly client: HttpClient,
+    private readonly req: ScrapeRequest,
+  ) {
+    let url: URL | undefined;
+    try {
+      url = new URL(req.url);
+    } catch {
+      url = undefined;
+    }
+    if (url && url.protocol === 'http:' && !url.username && !url.password) {
+      const port = url.port === '' ? 80 : Number(url.port);
+      const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+      this.raw = new RawHttpConnection(host, port);
+      let head = `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: ${req.userAgent}\r\nAccept: ${req.accept}\r\nAccept-Encoding: ${req.gzip ? 'gzip' : 'identity'}\r\nX-Prometheus-Scrape-Timeout-Seconds: ${req.timeout / 1000}\r\n`;
+      for (const [name, vals] of Object.entries(client.extraHeaders())) for (const v of vals) head += `${name}: ${v}\r\n`;
+      this.prefix = Buffer.from(head, 'latin1');
+    }
+  }
+
+  /** One scrape (see {@link scrapeHttp} for the errors). */
+  async scrape(into: BodyBuffer, signal: AbortSignal): Promise<ScrapeResponse> {
+    if (this.raw === undefined) return scrapeHttp(this.client, this.req, into, signal);
+    const auth = this.client.authorization();
+    if (auth !== this.lastAuth) {
+      this.lastAuth = auth;
+      this.authLine = Buffer.from(auth === undefined ? '' : `Authorization: ${auth}\r\n`, 'latin1');
+    }
+    const request = Buffer.concat([this.prefix!, this.authLine, CRLF]);
+    const limit = this.req.bodySizeLimit > 0 ? this.req.bodySizeLimit : Infinity;
+    const url = this.req.url;
+    let res: RawResponse;
+    for (let attempt = 0; ; attempt++) {
+      const { promise, cancel } = this.raw.request(request, into, limit);
+      const timer = setTimeout(cancel, this.req.timeout);
+      const onAbort = (): void => cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        res = await promise;
+        break;
+      } catch (err) {
+        const e = err as RawHttpError;
+        if (e.message === 'body size limit exceeded') throw new ScrapeError(e.message, 'body_size');
+        if (e.message === 'canceled') {
+          throw signal.aborted ? new ScrapeError(`Get ${JSON.stringify(url)}: context canceled`) : new ScrapeError(`Get ${JSON.stringify(url)}: context deadline exceeded`, 'timeout');
+        }
+        // A kept-alive connection the server had closed: retry once on a new one, as Go does.
+        if (e.retryable && attempt === 0) continue;
+        throw new ScrapeError(`Get ${JSON.stringify(url)}: ${e.message}`);
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      }
+    }
+    const status = res.status;
+    if (status >= 300 && status < 400 && status !== 304 && res.location !== '' && this.client.followRedirects) {
+      return scrapeHttp(this.client, this.req, into, signal);
+    }
+    if (status !== 200) {
+      throw new ScrapeError(`server returned HTTP status ${status} ${res.reason || http.STATUS_CODES[status] || ''}`.trimEnd(), 'http');
+    }
+    if (res.contentEncoding === 'gzip') {
+      const compressed = into.view();
+      let out: Buffer;
+      try {
+        out = gunzipSync(compressed, limit === Infinity ? {} : { maxOutputLength: limit });
+      } catch (err) {
+        if (err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new ScrapeError('body size limit exceeded', 'body_size');
+        throw new ScrapeError(`gzip: ${(err as Error).message}`);
+      }
+      if (out.length >= limit) throw new ScrapeError('body size limit exceeded', 'body_size');
+      return { body: out, contentType: res.contentType };
+    }
+    return { body: into.view(), contentType: res.contentType };
+  }
+
+  close(): void {
+    this.raw?.close();
+  }
+}
+
+const CRLF = Buffer.from('\r\n');

@@ -11,7 +11,7 @@ import { Labels, LabelsBuilder, METRIC_NAME, STALE_NAN, StorageError, isLegacyLa
 import type { Logger } from '../log/index.js';
 import type { ScrapeConfig, ScrapeProtocol } from '../config/types.js';
 import { ExpositionError, parserFor, relabel, type CompiledRelabel, type MetricParser } from './deps.js';
-import { BodyBuffer, HttpClient, ScrapeError, scrapeHttp } from './http.js';
+import { BodyBuffer, HttpClient, ScrapeError, TargetScraper } from './http.js';
 import type { ScrapeMetrics } from './metrics.js';
 import { formatDuration, type Target } from './target.js';
 
@@ -121,6 +121,7 @@ export class ScrapeLoop {
   private last = 0;
   private readonly intervalLabel: string;
   private readonly fallback: ScrapeProtocol | undefined;
+  private readonly scraper: TargetScraper;
   /** When set, every scrape fails with this error without a request (target_limit). */
   forcedError: string | undefined;
 
@@ -137,6 +138,14 @@ export class ScrapeLoop {
     });
     this.intervalLabel = formatDuration(target.interval);
     this.fallback = s.cfg.fallbackScrapeProtocol;
+    this.scraper = new TargetScraper(s.client, {
+      url: target.url,
+      accept: s.accept,
+      gzip: s.cfg.enableCompression,
+      timeout: target.timeout,
+      bodySizeLimit: s.cfg.bodySizeLimit,
+      userAgent: s.userAgent,
+    });
   }
 
   /** Starts scraping at the target's next slot. */
@@ -175,19 +184,7 @@ export class ScrapeLoop {
     else {
       this.abort = new AbortController();
       try {
-        const r = await scrapeHttp(
-          this.s.client,
-          {
-            url: this.target.url,
-            accept: this.s.accept,
-            gzip: this.s.cfg.enableCompression,
-            timeout: this.target.timeout,
-            bodySizeLimit: this.s.cfg.bodySizeLimit,
-            userAgent: this.s.userAgent,
-          },
-          this.buffer,
-          this.abort.signal,
-        );
+        const r = await this.scraper.scrape(this.buffer, this.abort.signal);
         body = r.body;
         contentType = r.contentType;
       } catch (e) {
@@ -515,6 +512,7 @@ export class ScrapeLoop {
     this.timer = undefined;
     this.abort?.abort();
     await this.inFlight;
+    this.scraper.close();
     if (!staleness || this.last === 0) return;
     const iv = this.target.interval;
     const staleTime = Math.max(this.nextAt, Date.now());
