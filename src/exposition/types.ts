@@ -47,7 +47,9 @@ export interface MetricParser {
   seriesKey(): string;
   /**
    * 'series': resets `into` and fills it with the series' labels including `__name__`, with
-   * `le`/`quantile` values normalised to Prometheus's float formatting (3.x).
+   * `le`/`quantile` values normalised to Prometheus's float formatting (3.x). Empty values are
+   * dropped. Throws ExpositionError for a repeated label name (checked here, where the names are
+   * decoded, rather than in next(): a series whose key is cached was checked when first seen).
    */
   labels(into: LabelsBuilder): void;
   /** 'series': the sample value (NaN payloads preserved). */
