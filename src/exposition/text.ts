@@ -253,6 +253,7 @@ export class TextParser implements MetricParser {
           if (this.done) return null;
           continue;
         }
+        this.metaEpoch++;
         return (this.kind = k);
       }
       if (c === LBRACE || (CLASS[c]! & 1) !== 0) {
@@ -732,6 +733,8 @@ export class TextParser implements MetricParser {
 
   createdTimestamp(): number | undefined {
     if (!this.skipCreated || this.kind !== 'series') return undefined;
+    const t = this.mtype;
+    if (t !== 'counter' && t !== 'summary' && t !== 'histogram') return undefined;
     return this.lookAheadCreated();
   }
 
@@ -797,52 +800,60 @@ export class TextParser implements MetricParser {
   }
 
   /**
-   * Finds the `_created` line of the current series' metric point further down the same family:
-   * same labels, ignoring `le` and `quantile`. Costs a scan of the rest of the family per call.
+   * The `_created` value of the current series' metric point: same labels, ignoring `le` and
+   * `quantile`, found further down the same family. The first call in a family scans the rest
+   * of it once and keeps a map, so a family costs one extra pass whatever its size.
    */
   private lookAheadCreated(): number | undefined {
+    const fam = stripSuffix(this.metricName());
+    if (this.ctEpoch !== this.metaEpoch || this.ctMap === null || this.ctFam !== fam) {
+      this.ctMap = this.scanCreated();
+      this.ctEpoch = this.metaEpoch;
+      this.ctFam = fam;
+    }
+    if (this.ctMap.size === 0) return undefined;
     const mine = new LabelsBuilder();
     this.labels(mine);
     mine.del(METRIC_NAME, 'le', 'quantile');
-    const want = mine.labels();
-    const name = this.metricName();
+    return this.ctMap.get(fam + '\xff' + mine.labels().key());
+  }
+  private ctEpoch = -1;
+  private ctFam = '';
+  private ctMap: Map<string, number> | null = null;
+  /** Counts metadata lines: a new family starts after one. */
+  private metaEpoch = 0;
+
+  private scanCreated(): Map<string, number> {
+    const out = new Map<string, number>();
+    const fam = stripSuffix(this.metricName());
     const sub = new TextParser(this.buf, true, {}, this.validUtf8);
     sub.pos = this.pos;
     sub.lineAtPos = this.lineAtPos;
     sub.mtype = this.mtype;
     const lb = new LabelsBuilder();
     try {
-      return lookFor(sub, name, want, lb);
+      // Bounded: one forward walk, to the end of the family at most.
+      for (let k = sub.next(); k === 'series'; k = sub.next()) {
+        const n = sub.metricName();
+        if (stripSuffix(n) !== fam) break;
+        if (!n.endsWith('_created')) continue;
+        sub.labels(lb);
+        lb.del(METRIC_NAME);
+        const key = fam + '\xff' + lb.labels().key();
+        if (!out.has(key)) out.set(key, Math.trunc(sub.value() * 1000));
+      }
     } catch (e) {
       // Bad input further down: the main walk will report it at its line.
-      if (e instanceof ExpositionError) return undefined;
-      throw e;
+      if (!(e instanceof ExpositionError)) throw e;
     }
+    return out;
   }
-}
-
-/** Walks `sub` through the rest of the family for the `_created` line matching `want`. */
-function lookFor(sub: TextParser, name: string, want: Labels, lb: LabelsBuilder): number | undefined {
-  // Bounded: the sub-parser walks forward through the body at most once.
-  for (let k = sub.next(); k !== null; k = sub.next()) {
-    if (k !== 'series') return undefined;
-    const n = sub.metricName();
-    if (!sameFamily(name, n)) return undefined;
-    if (!n.endsWith('_created')) continue;
-    sub.labels(lb);
-    lb.del(METRIC_NAME);
-    if (lb.labels().equals(want)) return Math.trunc(sub.value() * 1000);
-  }
-  return undefined;
 }
 
 const FAMILY_SUFFIXES = ['_total', '_created', '_count', '_sum', '_bucket', '_gcount', '_gsum', '_info'];
 function stripSuffix(n: string): string {
   for (const s of FAMILY_SUFFIXES) if (n.endsWith(s)) return n.slice(0, -s.length);
   return n;
-}
-function sameFamily(a: string, b: string): boolean {
-  return stripSuffix(a) === stripSuffix(b);
 }
 
 /** Prometheus text format 0.0.4 (and 1.0.0: the same grammar with quoted UTF-8 names). */

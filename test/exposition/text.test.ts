@@ -253,6 +253,19 @@ describe('OpenMetrics 1.0: valid input', () => {
   });
 });
 
+describe('OpenMetrics created timestamps at scale', () => {
+  it('skipCreatedSeries over a family of 5,000 counters (one look-ahead pass per family)', () => {
+    let body = '# TYPE c counter\n';
+    for (let i = 0; i < 5000; i++) body += `c_total{i="${i}"} ${i}\nc_created{i="${i}"} ${1000 + i}.5\n`;
+    body += '# TYPE g gauge\ng 1\n# EOF\n';
+    const c = collect(new OpenMetricsParser(Buffer.from(body), { skipCreatedSeries: true }));
+    expect(c.series).toHaveLength(5001);
+    const wrong = c.series.slice(0, 5000).filter((r, i) => r.ct !== (1000 + i) * 1000 + 500);
+    expect(wrong).toEqual([]);
+    expect(c.series[5000]!.ct).toBeUndefined();
+  });
+});
+
 describe('OpenMetrics 1.0: invalid input', () => {
   it.each([
     { name: 'missing EOF', input: 'a 1\n', line: 2, msg: 'data does not end with # EOF' },
