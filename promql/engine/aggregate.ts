@@ -327,7 +327,7 @@ class SimpleAggregation {
           case 'avg':
             if (c === 1) r = acc[i]!;
             else if (g.incremental![i]) r = g.mean![i]! + comp[i]!;
-            else r = (acc[i]! + comp[i]!) / c;
+            else r = acc[i]! / c + comp[i]! / c;
             break;
           case 'count':
             r = c;
@@ -403,6 +403,73 @@ function countValues(ev: Evaluator, e: AggregateExpr, series: StepSeries[], labe
   return { kind: 'vector', series: order };
 }
 
+/** vectorByValueHeap.Less (topk) / vectorByReverseValueHeap.Less (bottomk): NaN is "least". */
+function heapLess(vi: number, vj: number, top: boolean): boolean {
+  if (vi !== vi) return true;
+  return top ? vi < vj : vi > vj;
+}
+
+/** The k series Prometheus's topk/bottomk keep among `cand` (in input order), in heap order. */
+function selectHeap(cand: readonly number[], k: number, val: (c: number) => number, top: boolean): number[] {
+  const h: number[] = [];
+  const less = (i: number, j: number): boolean => heapLess(val(h[i]!), val(h[j]!), top);
+  const swap = (i: number, j: number): void => {
+    const t = h[i]!;
+    h[i] = h[j]!;
+    h[j] = t;
+  };
+  const up = (j: number): void => {
+    for (;;) {
+      const i = Math.trunc((j - 1) / 2);
+      if (i === j || !less(j, i)) break;
+      swap(i, j);
+      j = i;
+    }
+  };
+  const down = (i0: number, n: number): boolean => {
+    let i = i0;
+    for (;;) {
+      const j1 = 2 * i + 1;
+      if (j1 >= n) break;
+      let j = j1;
+      const j2 = j1 + 1;
+      if (j2 < n && less(j2, j1)) j = j2;
+      if (!less(j, i)) break;
+      swap(i, j);
+      i = j;
+    }
+    return i > i0;
+  };
+  for (const c of cand) {
+    if (h.length < k) {
+      h.push(c);
+      up(h.length - 1);
+      continue;
+    }
+    const v = val(c);
+    const v0 = val(h[0]!);
+    const replace = top ? v0 < v || (v0 !== v0 && v === v) : v0 > v || (v0 !== v0 && v === v);
+    if (replace) {
+      h[0] = c;
+      if (k > 1 && !down(0, h.length)) up(0);
+    }
+  }
+  return h;
+}
+
+/** Insertion sort (stable), as Go's sort.Sort does for short slices. */
+function stableSort(xs: number[], less: (a: number, b: number) => boolean): number[] {
+  const a = xs.slice();
+  for (let i = 1; i < a.length; i++) {
+    for (let j = i; j > 0 && less(a[j]!, a[j - 1]!); j--) {
+      const t = a[j]!;
+      a[j] = a[j - 1]!;
+      a[j - 1] = t;
+    }
+  }
+  return a;
+}
+
 /** Prometheus's sample offset for limit_ratio: labels.Hash() / MaxUint64. */
 function ratioOffset(l: Labels): number {
   return Number(prometheusLabelsHash(l)) / 18446744073709551615;
@@ -433,7 +500,7 @@ function selectK(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: F
   } else {
     for (let i = 0; i < n; i++) {
       const k = param[i]!;
-      if (!(k <= 9223372036854775807 && k >= -9223372036854775808)) throw new EngineError('execution', `Scalar value ${goFloat(k)} overflows int64`);
+      if (!(k <= 9223372036854774784 && k >= -9223372036854775808)) throw new EngineError('execution', `Scalar value ${goFloat(k)} overflows int64`);
       ks[i] = Math.trunc(k);
     }
   }
@@ -452,7 +519,7 @@ function selectK(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: F
   };
   const cand: number[] = [];
   const top = op === 'topk';
-  const cmp = (a: number, b: number): number => {
+  const _unusedCmp = (a: number, b: number): number => {
     const va = series[a]!.v[idx]!;
     const vb = series[b]!.v[idx]!;
     // NaN sorts last for both directions.
@@ -462,6 +529,7 @@ function selectK(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: F
   };
   let idx = 0;
   const instantOrder: number[] = [];
+  const offsets = new Float64Array(series.length).fill(-1);
   for (let g = 0; g < G; g++) {
     ev.ctx.check();
     const mem = members[g]!;
@@ -473,7 +541,8 @@ function selectK(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: F
       if (op === 'limit_ratio') {
         const r = ks[i]!;
         for (const k of cand) {
-          const off = ratioOffset(series[k]!.labels);
+          let off = offsets[k]!;
+          if (off < 0) off = offsets[k] = ratioOffset(series[k]!.labels);
           if ((r >= 0 && off < r) || (r < 0 && off >= 1 + r)) mark(k, i);
         }
         continue;
@@ -485,9 +554,15 @@ function selectK(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: F
         if (n === 1) for (let c = 0; c < k; c++) instantOrder.push(cand[c]!);
         continue;
       }
-      cand.sort(cmp);
-      for (let c = 0; c < k; c++) mark(cand[c]!, i);
-      if (n === 1) for (let c = 0; c < k; c++) instantOrder.push(cand[c]!);
+      // Prometheus's heap of k elements (container/heap), so ties resolve as they do there.
+      const heap = selectHeap(cand, k, (a) => series[a]!.v[i]!, top);
+      for (const c of heap) mark(c, i);
+      if (n === 1) {
+        // sort.Sort(sort.Reverse(heap)): insertion sort (stable) for the small k of dashboards.
+        const lessRev = (a: number, b: number): boolean => heapLess(series[b]!.v[i]!, series[a]!.v[i]!, top);
+        const ordered = stableSort(heap, lessRev);
+        for (const c of ordered) instantOrder.push(c);
+      }
     }
   }
   const out: StepSeries[] = [];
