@@ -291,13 +291,8 @@ class SimpleAggregation {
             mean[i] = acc[i]! / (c - 1);
             comp[i] = comp[i]! / (c - 1);
           }
-          const m = mean[i]!;
-          if (m === Infinity || m === -Infinity) {
-            if ((f === Infinity || f === -Infinity) && m > 0 === f > 0) continue;
-            if (f !== Infinity && f !== -Infinity && f === f) continue;
-          }
-          const cur = m + comp[i]!;
-          mean[i] = kahanSumInc(f / c - cur / c, cur, comp[i]!);
+          const q = (c - 1) / c;
+          mean[i] = kahanSumInc(f / c, q * mean[i]!, q * comp[i]!);
           comp[i] = kahanC;
         }
         return;
