@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DiscoveryManager, DiscoveryMetrics, StaticDiscoverer, type DiscovererConfig, type TargetGroup } from '../../discovery/index.js';
+import { DiscoveryManager, DiscoveryMetrics, KubernetesSD, StaticDiscoverer, type DiscovererConfig, type TargetGroup } from '../../discovery/index.js';
+import { parseConfig } from '../../src/config/index.js';
+import { Registry } from '../../src/metrics/index.js';
+import { ScrapeManager, discoveryConfigs } from '../../src/scrape/index.js';
+import { Head } from '../../storage/index.js';
+import { FakeApiServer } from './kubernetes/fake-apiserver.js';
+import { makePod } from './kubernetes/fixtures.js';
 
 let dir: string;
 beforeEach(() => {
@@ -119,5 +125,50 @@ describe('DiscoveryManager', () => {
     writeFileSync(f, '- targets: ["f:1", "f:2"]\n');
     await c.until(() => addrs(c.last().get('also')).length === 2 && addrs(c.last().get('files')).length === 2, 'both pools updated');
     dm.stop();
+  });
+});
+
+describe('DiscoveryManager with Kubernetes SD', () => {
+  it('runs a kubernetes_sd_configs provider and feeds the scrape manager (annotation recipe)', async () => {
+    const srv = await new FakeApiServer().start();
+    const k8s = new KubernetesSD({ coalesceMs: 5, timing: { lingerMs: 0, initialBackoffMs: 20, maxBackoffMs: 200 } });
+    srv.create('pods', makePod({ name: 'web-1', ip: '10.244.1.10', annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9102' }, containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 8080 }] }] }));
+    srv.create('pods', makePod({ name: 'quiet', ip: '10.244.1.11' }));
+    const cfg = parseConfig(`
+scrape_configs:
+  - job_name: kubernetes-pods
+    scrape_interval: 1h
+    kubernetes_sd_configs:
+      - role: pod
+        api_server: ${srv.url}
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
+        action: keep
+        regex: 'true'
+      - source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port]
+        regex: '([^:]+)(?::\\d+)?;(\\d+)'
+        replacement: '$1:$2'
+        target_label: __address__
+      - source_labels: [__meta_kubernetes_pod_name]
+        target_label: pod
+`, '/tmp/prometheus.yml');
+    const sm = new ScrapeManager({ appendable: new Head(), registry: new Registry(), startLoops: false });
+    sm.applyConfig(cfg);
+    const dm = new DiscoveryManager((u) => sm.updateTargets(u), { updateIntervalMs: 10, kubernetes: k8s });
+    dm.applyConfig(discoveryConfigs(cfg));
+    try {
+      const deadline = Date.now() + 15_000;
+      while (sm.activeTargets().length === 0) {
+        if (Date.now() > deadline) throw new Error('no target discovered');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(sm.activeTargets().map((t) => [t.scrapeUrl, t.labels['pod']])).toEqual([['http://10.244.1.10:9102/metrics', 'web-1']]);
+      expect(sm.droppedTargetCounts()).toEqual({ 'kubernetes-pods': 1 });
+    } finally {
+      dm.stop();
+      await sm.stop();
+      k8s.close();
+      await srv.close();
+    }
   });
 });
