@@ -15,7 +15,7 @@ describe.skipIf(certs === undefined)(`scraping over TLS${certs ? '' : ' (skipped
   beforeAll(async () => {
     server = https.createServer({ cert: certs!.serverCert, key: certs!.serverKey, ca: certs!.ca, requestCert: true, rejectUnauthorized: false }, (req, res) => {
       const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate();
-      clientCns.push(peer?.subject?.CN ?? '');
+      clientCns.push(String(peer?.subject?.CN ?? ''));
       res.writeHead(200, { 'Content-Type': TEXT });
       res.end('secure 1\n');
     });
