@@ -16,7 +16,7 @@ import { loadConfigFile, parseConfig, defaultConfig, type Config } from './confi
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { openStorage, type Storage, type Matcher } from '../storage/index.js';
-import { DiscoveryManager, DiscoveryMetrics } from '../discovery/index.js';
+import { DiscoveryManager } from '../discovery/index.js';
 import { ScrapeManager, discoveryConfigs } from './scrape/index.js';
 import { Engine, parse, parseSelector, prettify, astToJson } from '../promql/index.js';
 import { apiPlugins, setErrorClassifier } from './web/api/index.js';
@@ -102,11 +102,10 @@ export async function runServer(flags: ParsedFlags): Promise<number> {
   const exited = new Promise<number>((r) => (resolveExit = r));
 
   let scrape: ScrapeManager | undefined;
-  const discoveryMetrics = new DiscoveryMetrics();
-  for (const fam of discoveryMetrics.families()) registry.collected(fam.name, fam.help, fam.type, fam.collect);
+  // With the registry, the manager registers prometheus_sd_* (manager, file and Kubernetes SD).
   const discovery = new DiscoveryManager((update) => scrape?.updateTargets(update), {
     logger: logger.with({ component: 'discovery manager scrape' }),
-    metrics: discoveryMetrics,
+    registry,
   });
   /** Metadata that arrived by remote write, by metric name. */
   const remoteMetadata = new Map<string, { type: string; help: string; unit: string }>();
@@ -141,9 +140,13 @@ export async function runServer(flags: ParsedFlags): Promise<number> {
       ready = false;
       readyGauge.set(0);
       discovery.stop();
+      logger.debug('discovery stopped');
       await scrape?.stop();
+      logger.debug('scrape manager stopped');
       await app.close();
+      logger.debug('web server closed');
       await storage?.close();
+      logger.debug('storage closed');
       logger.info('See you next time!');
       resolveExit(0);
     })().catch((err: unknown) => {

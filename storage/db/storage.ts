@@ -416,7 +416,7 @@ class Db implements Storage {
   private background(): void {
     if (this.closed || !this.readyFlag || this.compacting) return;
     const steps = this.compactSteps();
-    this.running = (async () => {
+    const run = (async () => {
       try {
         for (;;) {
           const r = steps.next();
@@ -426,10 +426,15 @@ class Db implements Storage {
       } catch (err) {
         this.retryAfter = Date.now() + Math.max(this.compactInterval, 10_000);
         this.log.warn('background compaction failed; retrying later', { err: (err as Error).message });
-      } finally {
-        this.running = undefined;
       }
     })();
+    // Cleared after the assignment: a round with nothing to do finishes synchronously, and a
+    // `finally` inside would run before `running` is set, leaving a settled promise that
+    // close() would await forever.
+    this.running = run;
+    void run.then(() => {
+      if (this.running === run) this.running = undefined;
+    });
   }
 
   compact(): CompactResult {

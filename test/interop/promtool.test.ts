@@ -30,7 +30,8 @@ function dataset(): WriteSeries[] {
       const gauge: Array<{ timestamp: number; value: number }> = [];
       for (let k = 0; k < POINTS; k++) {
         samples.push({ timestamp: T0 + k * STEP, value: (i + 1) * k * 7 + (job === 'db' ? 3 : 0) });
-        gauge.push({ timestamp: T0 + k * STEP, value: Math.sin(k / 10 + i) * 100 + 0.125 * i });
+        // Distinct per series, so topk/bottomk never depend on how ties are broken.
+        gauge.push({ timestamp: T0 + k * STEP, value: Math.sin(k / 10 + i) * 100 + 0.125 * i + (job === 'db' ? 0.5 : 0) });
       }
       const base = [
         { name: 'instance', value: `host-${i}:9100` },

@@ -67,7 +67,14 @@ export function toApiError(err: unknown): ApiError {
 /** Sends Prometheus's success envelope. `warnings`/`infos` appear only when non-empty. */
 export function sendSuccess(reply: FastifyReply, result: ApiResult): FastifyReply {
   if (result.data instanceof RawJson) {
-    return reply.type('application/json').send(Readable.from(envelope(result.data, result.warnings, result.infos), { objectMode: false }));
+    const body = Readable.from(envelope(result.data, result.warnings, result.infos), { objectMode: false });
+    // A failure while serialising cannot change the status any more: end the response (the
+    // client sees truncated JSON) and log, rather than leave an unhandled stream error.
+    body.on('error', (err) => {
+      reply.log.error({ err }, 'serialising the response failed');
+      reply.raw.destroy(err);
+    });
+    return reply.type('application/json').send(body);
   }
   let json = `{"status":"success","data":${JSON.stringify(result.data)}`;
   if (result.warnings && result.warnings.length > 0) json += `,"warnings":${JSON.stringify(result.warnings)}`;

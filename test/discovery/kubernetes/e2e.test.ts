@@ -1224,11 +1224,6 @@ describe('the server process', () => {
   // The built server (`node dist/src/main.js`); without a build there is nothing to start.
   const serverIt = existsSync(SEXTANT_MAIN) ? it : it.skip;
 
-  // src/server.ts creates its DiscoveryManager without `registry`, so the KubernetesSD it makes
-  // lazily never registers its families: /metrics has no prometheus_sd_kubernetes_* (nor
-  // prometheus_sd_file_*). Passing `registry` there fixes it; then this becomes a test.
-  it.todo('exposes prometheus_sd_kubernetes_failures_total, _events_total and the other Kubernetes SD counters on /metrics');
-
   serverIt('loads kubernetes_sd_configs from its config file, scrapes the annotated pod, answers queries with its labels, and forgets it once deleted', async () => {
     const api = await apiServer();
     const app = await pod('127.0.0.25', { '/metrics': '# TYPE orders_total counter\norders_total{status="ok"} 5\n' });
@@ -1252,6 +1247,9 @@ describe('the server process', () => {
 
     const selfMetrics = await (await fetch(`${peer.url}/metrics`)).text();
     expect(selfMetrics).toContain('prometheus_sd_discovered_targets{config="kubernetes-pods",name="scrape"} 1');
+    // Kubernetes SD's own counters, with Prometheus's names.
+    expect(selfMetrics).toMatch(/^prometheus_sd_kubernetes_events_total\{/m);
+    expect(selfMetrics).toMatch(/^# TYPE prometheus_sd_kubernetes_failures_total counter$/m);
 
     // Deleted: once the stale markers are in, the series is gone from instant queries.
     api.remove('pods', 'shop', 'orders-0');
