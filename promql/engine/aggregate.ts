@@ -3,7 +3,7 @@ import { Labels, LabelsBuilder, isValidLabelName } from '../../storage/index.js'
 import type { AggregateExpr } from '../parser/ast.js';
 import { EngineError } from './errors.js';
 import type { Evaluator } from './engine.js';
-import { typeName, unwrapParens } from './engine.js';
+import { typeName } from './engine.js';
 import { prometheusLabelsHash } from './xxhash.js';
 import { NAME_LIKE, newSeries, type StepSeries, type Gen, type Val } from './types.js';
 
@@ -514,22 +514,12 @@ function selectK(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: F
   };
   const cand: number[] = [];
   const top = op === 'topk';
-  const _unusedCmp = (a: number, b: number): number => {
-    const va = series[a]!.v[idx]!;
-    const vb = series[b]!.v[idx]!;
-    // NaN sorts last for both directions.
-    if (va !== va) return vb !== vb ? 0 : 1;
-    if (vb !== vb) return -1;
-    return top ? vb - va : va - vb;
-  };
-  let idx = 0;
   const instantOrder: number[] = [];
   const offsets = new Float64Array(series.length).fill(-1);
   for (let g = 0; g < G; g++) {
     ev.ctx.check();
     const mem = members[g]!;
     for (let i = 0; i < n; i++) {
-      idx = i;
       cand.length = 0;
       for (const k of mem) if (series[k]!.has[i]) cand.push(k);
       if (cand.length === 0) continue;
@@ -567,6 +557,5 @@ function selectK(ev: Evaluator, e: AggregateExpr, series: StepSeries[], param: F
     for (const o of outs) if (o !== undefined) out.push(o);
   }
   ev.ctx.hold(out.length * n);
-  void unwrapParens;
   return { kind: 'vector', series: out };
 }

@@ -5,7 +5,6 @@ import { EngineError } from './errors.js';
 import { typeName, type Evaluator } from './engine.js';
 import { NAME_LIKE, anyPresent, newSeries, type StepSeries, type Gen, type Val } from './types.js';
 
-const ARITHMETIC = new Set<BinaryOp>(['+', '-', '*', '/', '%', '^', 'atan2']);
 const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 
 /** Go's math.Pow special cases where they differ from JS `**`. */

@@ -460,7 +460,6 @@ export class Evaluator {
     const keepName = name === 'last_over_time';
     const isCounterFn = name === 'rate' || name === 'increase';
     const range = arg.range;
-    const step = this.interval;
     const env: RangeEnv = { ctx: this.ctx, call, labels: Labels.EMPTY, times: this.times, flag: 0, resets: new Int32Array(0) };
     const scratch = sink ? newSeries(Labels.EMPTY, n) : undefined;
     // Series of one selector with a fixed metric name cannot become equal by losing the name.

@@ -2,7 +2,7 @@
  * PromQL functions on float samples. Range functions (`RANGE_FUNCTIONS`) see one window of one
  * series at a time as slices of Float64Arrays; instant functions map whole step-series.
  */
-import { Labels, LabelsBuilder, METRIC_NAME, Matcher as MatcherCtor, compileRegex, isValidLabelName, type Matcher } from '../../storage/index.js';
+import { Labels, LabelsBuilder, METRIC_NAME, Matcher as MatcherCtor, isValidLabelName, type Matcher } from '../../storage/index.js';
 import { RE2JS } from 're2js';
 import type { Call, Expr } from '../parser/ast.js';
 import { EngineError } from './errors.js';
@@ -915,4 +915,3 @@ export function* evalInstantFunction(ev: Evaluator, call: Call): Gen<Val> {
   }
 }
 
-void compileRegex;
