@@ -488,47 +488,38 @@ export function naturalCompare(a: string, b: string): number {
   return a.length - i - (b.length - j);
 }
 
-interface Bucket {
-  upper: number;
-  count: number;
-}
+/** Set by {@link bucketQuantile}: the counts had to be made monotonic. */
+let forcedMonotonic = false;
 
-/** Prometheus's classic-histogram quantile; returns [value, forcedMonotonic]. */
-export function bucketQuantile(q: number, buckets: Bucket[]): [number, boolean] {
-  if (Number.isNaN(q)) return [NaN, false];
-  if (q < 0) return [-Infinity, false];
-  if (q > 1) return [Infinity, false];
-  buckets.sort((a, b) => a.upper - b.upper);
-  if (buckets.length === 0 || buckets[buckets.length - 1]!.upper !== Infinity) return [NaN, false];
-  buckets = coalesce(buckets);
-  const forced = ensureMonotonic(buckets);
-  if (buckets.length < 2) return [NaN, forced];
-  const observations = buckets[buckets.length - 1]!.count;
-  if (observations === 0) return [NaN, forced];
+/**
+ * Prometheus's classic-histogram quantile over buckets sorted by upper bound with equal bounds
+ * already merged: `ub[0..len)` upper bounds, `cnt[0..len)` cumulative counts (modified: made
+ * monotonic). Sets {@link forcedMonotonic}.
+ */
+export function bucketQuantile(q: number, ub: Float64Array, cnt: Float64Array, len: number): number {
+  forcedMonotonic = false;
+  if (Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  if (len === 0 || ub[len - 1] !== Infinity) return NaN;
+  forcedMonotonic = ensureMonotonic(cnt, len);
+  if (len < 2) return NaN;
+  const observations = cnt[len - 1]!;
+  if (observations === 0) return NaN;
   let rank = q * observations;
   let b = 0;
-  while (b < buckets.length - 1 && !(buckets[b]!.count >= rank)) b++;
-  if (b === buckets.length - 1) return [buckets[buckets.length - 2]!.upper, forced];
-  if (b === 0 && buckets[0]!.upper <= 0) return [buckets[0]!.upper, forced];
+  while (b < len - 1 && !(cnt[b]! >= rank)) b++;
+  if (b === len - 1) return ub[len - 2]!;
+  if (b === 0 && ub[0]! <= 0) return ub[0]!;
   let bucketStart = 0;
-  const bucketEnd = buckets[b]!.upper;
-  let count = buckets[b]!.count;
+  const bucketEnd = ub[b]!;
+  let count = cnt[b]!;
   if (b > 0) {
-    bucketStart = buckets[b - 1]!.upper;
-    count -= buckets[b - 1]!.count;
-    rank -= buckets[b - 1]!.count;
+    bucketStart = ub[b - 1]!;
+    count -= cnt[b - 1]!;
+    rank -= cnt[b - 1]!;
   }
-  return [bucketStart + (bucketEnd - bucketStart) * (rank / count), forced];
-}
-
-function coalesce(buckets: Bucket[]): Bucket[] {
-  const out: Bucket[] = [];
-  for (const b of buckets) {
-    const last = out[out.length - 1];
-    if (last !== undefined && last.upper === b.upper) last.count += b.count;
-    else out.push({ upper: b.upper, count: b.count });
-  }
-  return out;
+  return bucketStart + (bucketEnd - bucketStart) * (rank / count);
 }
 
 function almostEqual(a: number, b: number, eps: number): boolean {
@@ -540,18 +531,18 @@ function almostEqual(a: number, b: number, eps: number): boolean {
   return diff / Math.min(absSum, Number.MAX_VALUE) < eps;
 }
 
-function ensureMonotonic(buckets: Bucket[]): boolean {
+function ensureMonotonic(cnt: Float64Array, len: number): boolean {
   let forced = false;
-  let prev = buckets[0]!.count;
-  for (let i = 1; i < buckets.length; i++) {
-    const cur = buckets[i]!.count;
+  let prev = cnt[0]!;
+  for (let i = 1; i < len; i++) {
+    const cur = cnt[i]!;
     if (cur === prev) continue;
     if (almostEqual(prev, cur, 1e-12)) {
-      buckets[i]!.count = prev;
+      cnt[i] = prev;
       continue;
     }
     if (cur < prev) {
-      buckets[i]!.count = prev;
+      cnt[i] = prev;
       forced = true;
       continue;
     }
@@ -560,21 +551,18 @@ function ensureMonotonic(buckets: Bucket[]): boolean {
   return forced;
 }
 
-/** Prometheus's classic-histogram fraction of observations in (lower, upper]. */
-export function bucketFraction(lower: number, upper: number, buckets: Bucket[]): number {
-  buckets.sort((a, b) => a.upper - b.upper);
-  if (buckets.length === 0 || buckets[buckets.length - 1]!.upper !== Infinity) return NaN;
-  buckets = coalesce(buckets);
-  const count = buckets[buckets.length - 1]!.count;
+/** Prometheus's classic-histogram fraction of observations in (lower, upper]; buckets as for {@link bucketQuantile}. */
+export function bucketFraction(lower: number, upper: number, ub: Float64Array, cnt: Float64Array, len: number): number {
+  if (len === 0 || ub[len - 1] !== Infinity) return NaN;
+  const count = cnt[len - 1]!;
   if (count === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return NaN;
   if (lower >= upper) return 0;
   let rank = 0, lowerRank = 0, upperRank = 0, lowerSet = false, upperSet = false;
-  for (let i = 0; i < buckets.length; i++) {
-    const b = buckets[i]!;
-    let lowerBound = i > 0 ? buckets[i - 1]!.upper : -Infinity;
-    const upperBound = b.upper;
+  for (let i = 0; i < len; i++) {
+    let lowerBound = i > 0 ? ub[i - 1]! : -Infinity;
+    const upperBound = ub[i]!;
+    const c = cnt[i]!;
     if (i === 0 && upperBound > 0) lowerBound = 0;
-    const interp = (v: number): number => rank + ((b.count - rank) * (v - lowerBound)) / (upperBound - lowerBound);
     if (!lowerSet && lowerBound >= lower) {
       lowerRank = rank;
       lowerSet = true;
@@ -585,15 +573,15 @@ export function bucketFraction(lower: number, upper: number, buckets: Bucket[]):
     }
     if (lowerSet && upperSet) break;
     if (!lowerSet && lowerBound < lower && upperBound > lower) {
-      lowerRank = lowerBound === -Infinity ? rank : interp(lower);
+      lowerRank = lowerBound === -Infinity ? rank : rank + ((c - rank) * (lower - lowerBound)) / (upperBound - lowerBound);
       lowerSet = true;
     }
     if (!upperSet && lowerBound < upper && upperBound > upper) {
-      upperRank = lowerBound === -Infinity ? rank : interp(upper);
+      upperRank = lowerBound === -Infinity ? rank : rank + ((c - rank) * (upper - lowerBound)) / (upperBound - lowerBound);
       upperSet = true;
     }
     if (lowerSet && upperSet) break;
-    rank = b.count;
+    rank = c;
   }
   if (!lowerSet || lowerRank > count) lowerRank = count;
   if (!upperSet || upperRank > count) upperRank = count;
@@ -618,7 +606,8 @@ function* classicHistogram(ev: Evaluator, call: Call, fraction: boolean): Gen<Va
   interface Group {
     labels: Labels;
     name: string;
-    members: { upper: number; s: StepSeries }[];
+    uppers: number[];
+    members: StepSeries[];
     dropName: boolean;
   }
   const groups = new Map<string, Group>();
@@ -636,27 +625,46 @@ function* classicHistogram(ev: Evaluator, call: Call, fraction: boolean): Gen<Va
     const key = labels.key();
     let g = groups.get(key);
     if (g === undefined) {
-      g = { labels, name, members: [], dropName: ev.ctx.delayed };
+      g = { labels, name, uppers: [], members: [], dropName: ev.ctx.delayed };
       groups.set(key, g);
       order.push(g);
     }
-    g.members.push({ upper, s });
+    g.uppers.push(upper);
+    g.members.push(s);
   }
   const out: StepSeries[] = [];
-  const buckets: Bucket[] = [];
+  let ub = new Float64Array(16);
+  let cnt = new Float64Array(16);
   for (const g of order) {
+    // Bucket bounds are fixed per series: sort the group's members by bound once.
+    const idx = g.uppers.map((_, k) => k).sort((a, b) => g.uppers[a]! - g.uppers[b]!);
+    const uppers = Float64Array.from(idx, (k) => g.uppers[k]!);
+    const members = idx.map((k) => g.members[k]!);
+    if (ub.length < members.length) {
+      ub = new Float64Array(members.length);
+      cnt = new Float64Array(members.length);
+    }
     const res = newSeries(g.labels, n, g.dropName);
     let any = false;
     for (let i = 0; i < n; i++) {
-      buckets.length = 0;
-      for (const m of g.members) if (m.s.has[i]) buckets.push({ upper: m.upper, count: m.s.v[i]! });
-      if (buckets.length === 0) continue;
+      let len = 0;
+      for (let m = 0; m < members.length; m++) {
+        const s = members[m]!;
+        if (!s.has[i]) continue;
+        const u = uppers[m]!;
+        if (len > 0 && ub[len - 1] === u) cnt[len - 1] = cnt[len - 1]! + s.v[i]!;
+        else {
+          ub[len] = u;
+          cnt[len] = s.v[i]!;
+          len++;
+        }
+      }
+      if (len === 0) continue;
       let v: number;
-      if (fraction) v = bucketFraction(p1[i]!, p2![i]!, buckets);
+      if (fraction) v = bucketFraction(p1[i]!, p2![i]!, ub, cnt, len);
       else {
-        const [q, forced] = bucketQuantile(p1[i]!, buckets);
-        v = q;
-        if (forced) {
+        v = bucketQuantile(p1[i]!, ub, cnt, len);
+        if (forcedMonotonic) {
           ev.ctx.ann.info(
             `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${goQuote(g.name)}`,
             vecArg.posRange,
