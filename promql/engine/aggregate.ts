@@ -372,22 +372,23 @@ function countValues(ev: Evaluator, e: AggregateExpr, series: StepSeries[], labe
   const order: StepSeries[] = [];
   const lb = new LabelsBuilder();
   for (const s of series) {
+    // The group labels without the value label, once per series; the value label is added
+    // only when a (group, value) pair is first seen.
+    lb.reset(s.labels);
+    lb.del(label);
+    if (by !== null) lb.filter((name) => by.has(name));
+    else lb.del(...without!);
+    const base = lb.labels();
+    const baseKey = base.key();
+    // `without (…)` naming the value label removes it again, as Prometheus's grouping does.
+    const addValue = by !== null || !e.grouping.includes(label);
     for (let i = 0; i < n; i++) {
       if (!s.has[i]) continue;
-      lb.reset(s.labels);
-      lb.set(label, formatFloatF(s.v[i]!));
-      let g: Labels;
-      if (by !== null) {
-        lb.filter((name) => by.has(name));
-        g = lb.labels();
-      } else {
-        lb.del(...without!);
-        g = lb.labels();
-      }
-      const key = g.key();
+      const value = addValue ? formatFloatF(s.v[i]!) : '';
+      const key = baseKey + '\xfd' + value;
       let res = out.get(key);
       if (res === undefined) {
-        res = newSeries(g, n);
+        res = newSeries(addValue ? new LabelsBuilder(base).set(label, value).labels() : base, n);
         out.set(key, res);
         order.push(res);
       }
