@@ -198,6 +198,8 @@ const QUERIES: string[] = [
   'quantile without (instance) (0.5, req_total)',
   'count_values by (job) ("code_count", req_total > 0)',
   'count without (code) (req_total)',
+  'count_values without (instance) ("instance", round(temp / 10))',
+  'count_values by (job) ("job", round(temp / 10))',
   'avg without (instance, code) (rate(req_total[5m]))',
   'stddev without (instance) (req_total)',
   'max by (le) (lat_bucket)',
