@@ -179,6 +179,10 @@ const QUERIES: string[] = [
   'min_over_time(max_over_time(temp[2m])[6m7s:1m])',
   'timestamp(temp @ ' + (BASE + 30 * 60_000) / 1000 + ')',
   'time() - timestamp(temp)',
+  'req_total @ start()',
+  'rate(req_total[5m] @ end())',
+  'sum_over_time(temp[5m7s:1m] @ start())',
+  'temp - temp @ end() offset 5m',
   // Matching and set operators.
   'temp > on(instance) group_left(version) (info * 0 + 50)',
   'info * on(instance, job) group_right(version) temp',
