@@ -156,12 +156,22 @@ export async function runServer(flags: ParsedFlags): Promise<number> {
     return shuttingDown;
   };
 
+  // As Prometheus 3.5: experimental functions and duration arithmetic only behind their flags.
+  const features = new Set(f('enable-feature').split(',').map((x) => x.trim()).filter((x) => x !== ''));
+  const parseOpts = {
+    experimentalFunctions: features.has('promql-experimental-functions'),
+    durationExpressions: features.has('promql-duration-expr'),
+  };
+  for (const feature of features) {
+    if (!KNOWN_FEATURES.has(feature)) logger.warn('Unknown or unsupported feature flag, ignored', { feature });
+  }
+  const parseQuery = (q: string) => parse(q, parseOpts);
   const engine = new Engine({
     lookbackDelta,
     timeout: queryTimeout,
     maxSamples,
     noStepSubqueryInterval: config.global.evaluationInterval,
-    parse,
+    parse: parseQuery,
     logger: logger.with({ component: 'query engine' }),
   });
   setErrorClassifier(classifyEngineError);
@@ -188,8 +198,8 @@ export async function runServer(flags: ParsedFlags): Promise<number> {
       queryable,
       appendable,
       query: new EngineQueryService(engine, queryable, {
-        format: (q) => prettify(parse(q)),
-        toJson: (q) => astToJson(parse(q)),
+        format: (q) => prettify(parseQuery(q)),
+        toJson: (q) => astToJson(parseQuery(q)),
       }),
       parseSelector,
       queryTimeoutMs: queryTimeout,
@@ -295,6 +305,9 @@ export async function runServer(flags: ParsedFlags): Promise<number> {
   logger.info('Server is ready to receive web requests.');
   return exited;
 }
+
+/** --enable-feature values Sextant acts on; others are logged and ignored. */
+const KNOWN_FEATURES = new Set(['promql-experimental-functions', 'promql-duration-expr']);
 
 /** Remote-write metadata kept for /api/v1/metadata: distinct metric names at most. */
 const MAX_REMOTE_METADATA = 100_000;

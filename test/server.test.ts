@@ -47,6 +47,19 @@ describe('the server process', () => {
     expect(await metricValue(peer.url, 'prometheus_tsdb_head_series')).toBeGreaterThan(10);
   });
 
+  it('experimental PromQL functions only with --enable-feature=promql-experimental-functions, as Prometheus 3.5', async () => {
+    const q = '/api/v1/query?query=' + encodeURIComponent('sort_by_label(vector(1), "x")') + '&time=4';
+    peer = await startSextant('global: {scrape_interval: 1h}\n');
+    const off = await fetch(peer.url + q);
+    expect(off.status).toBe(400);
+    expect(((await off.json()) as { error: string }).error).toMatch(/function "sort_by_label" is not enabled/);
+    await peer.stop();
+    peer = await startSextant('global: {scrape_interval: 1h}\n', { args: ['--enable-feature=promql-experimental-functions,no-such-feature'] });
+    const on = await fetch(peer.url + q);
+    expect(on.status).toBe(200);
+    expect(peer.output()).toMatch(/Unknown or unsupported feature flag, ignored.*no-such-feature/);
+  });
+
   it('keeps the old config on a bad reload and says so in prometheus_config_last_reload_successful', async () => {
     peer = await startSextant('global: {scrape_interval: 1s}\n', { args: ['--web.enable-lifecycle'] });
     expect(await metricValue(peer.url, 'prometheus_config_last_reload_successful')).toBe(1);

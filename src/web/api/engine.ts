@@ -23,7 +23,7 @@ export class EngineQueryService implements QueryService {
     const began = performance.now();
     let r;
     try {
-      r = this.engine.instant(this.queryable, query, t, { signal: opts.signal, lookbackDelta: opts.lookbackDeltaMs, timeout: opts.timeoutMs });
+      r = await this.engine.instantAsync(this.queryable, query, t, { signal: opts.signal, lookbackDelta: opts.lookbackDeltaMs, timeout: opts.timeoutMs });
     } catch (err) {
       // Prometheus names the parameter for an instant query's parse error (not a range query's).
       if (err instanceof EngineError && err.cause instanceof ParseError) {
@@ -37,7 +37,7 @@ export class EngineQueryService implements QueryService {
 
   async range(query: string, start: number, end: number, step: number, opts: QueryOptions): Promise<QueryOutcome> {
     const began = performance.now();
-    const r = this.engine.range(this.queryable, query, start, end, step, {
+    const r = await this.engine.rangeAsync(this.queryable, query, start, end, step, {
       signal: opts.signal,
       lookbackDelta: opts.lookbackDeltaMs,
       timeout: opts.timeoutMs,
@@ -56,8 +56,8 @@ export class EngineQueryService implements QueryService {
 }
 
 /**
- * The engine checks its deadline between series; a query that overran it inside one long
- * stretch of work still fails as Prometheus's would, rather than answering late.
+ * The engine checks its deadline as it goes; a query that overran it inside one long stretch
+ * of work still fails as Prometheus's would, rather than answering late.
  */
 function overran(began: number, timeoutMs: number): void {
   if (timeoutMs > 0 && performance.now() - began > timeoutMs) throw new EngineError('timeout', TIMEOUT_MESSAGE);
