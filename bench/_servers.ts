@@ -60,7 +60,10 @@ export async function startServer(name: 'sextant' | 'prometheus', opts: StartOpt
   const proc =
     name === 'prometheus'
       ? spawn(PROMETHEUS, common, { stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawn(process.execPath, [SEXTANT_MAIN, ...common], { stdio: ['ignore', 'ignore', 'pipe'] });
+      : // SEXTANT_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") profiles the server.
+        spawn(process.execPath, [...(process.env.SEXTANT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), SEXTANT_MAIN, ...common], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
   let err = '';
   proc.stderr!.on('data', (b: Buffer) => {
     err = (err + b.toString()).slice(-20_000);

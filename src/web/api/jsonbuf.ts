@@ -83,24 +83,12 @@ export class JsonChunks {
     } while (x > 0);
   }
 
-  /** The grid of the previous series: timestamp i and its bytes (range results share one grid). */
+  /**
+   * The grid of the previous series: timestamp i and its `[<seconds>[.mmm],` bytes. Range
+   * results share one grid, so each is formatted once and copied for every further series.
+   */
   private gridT: number[] = [];
   private gridBytes: Uint8Array[] = [];
-
-  /**
-   * `[<timestamp>,` of point `i` of a series: seconds, and `.mmm` when fractional. Formatted
-   * once per grid position and copied for every further series on the same grid.
-   */
-  pointStart(i: number, ms: number): void {
-    const cached = this.gridT[i] === ms ? this.gridBytes[i] : undefined;
-    const bytes = cached ?? this.formatPointStart(i, ms);
-    const n = bytes.length;
-    this.room(n);
-    const buf = this.buf;
-    let p = this.pos;
-    for (let k = 0; k < n; k++) buf[p++] = bytes[k]!;
-    this.pos = p;
-  }
 
   private formatPointStart(i: number, ms: number): Uint8Array {
     const out: number[] = [0x5b];
@@ -117,6 +105,44 @@ export class JsonChunks {
     this.gridT[i] = ms;
     this.gridBytes[i] = bytes;
     return bytes;
+  }
+
+  /**
+   * A series' points, `[t,"v"],[t,"v"]…`, in one pass with the buffer and position in locals:
+   * the common case (grid timestamp already formatted, integer value) touches no string.
+   */
+  points(ts: ArrayLike<number>, vs: ArrayLike<number>): void {
+    const n = ts.length;
+    for (let i = 0; i < n; i++) {
+      const t = ts[i]!;
+      const v = vs[i]!;
+      const stamp = this.gridT[i] === t ? this.gridBytes[i]! : this.formatPointStart(i, t);
+      // Worst case of the fast path: ',' + stamp + '"' + 16 digits + '"]'.
+      if (this.pos + stamp.length + 21 > CHUNK) this.room(stamp.length + 21);
+      const buf = this.buf;
+      let p = this.pos;
+      if (i > 0) buf[p++] = 0x2c;
+      for (let k = 0; k < stamp.length; k++) buf[p++] = stamp[k]!;
+      if (v >= 0 && v < 2147483648 && (v | 0) === v && !(v === 0 && 1 / v < 0)) {
+        buf[p++] = QUOTE;
+        let len = 1;
+        for (let x = v; x >= 10; x = (x / 10) | 0) len++;
+        let q = p + len;
+        p = q;
+        let x = v;
+        do {
+          const d = (x / 10) | 0;
+          buf[--q] = ZERO + x - d * 10;
+          x = d;
+        } while (x > 0);
+        buf[p++] = QUOTE;
+        buf[p++] = 0x5d;
+        this.pos = p;
+      } else {
+        this.pos = p;
+        this.pointEnd(v);
+      }
+    }
   }
 
   /** `"<value>"]` of a point: the value in Go's shortest formatting (`"1"`, `"0.25"`, `"NaN"`). */

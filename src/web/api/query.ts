@@ -92,12 +92,7 @@ export function* valueJson(v: QueryValue, stats?: unknown): Generator<string | B
       for (let k = 0; k < v.series.length; k++) {
         const s = v.series[k]!;
         w.text(`${k > 0 ? ',' : ''}{"metric":${labelsJson(s.labels)},"values":[`);
-        const n = s.t.length;
-        for (let i = 0; i < n; i++) {
-          if (i > 0) w.byte(0x2c);
-          w.pointStart(i, s.t[i]!);
-          w.pointEnd(s.v[i]!);
-        }
+        w.points(s.t, s.v);
         w.ascii(']}');
         yield* w.take();
       }

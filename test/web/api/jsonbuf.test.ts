@@ -8,11 +8,10 @@ function viaStrings(points: Array<[number, number]>): string {
 }
 
 function viaBytes(points: Array<[number, number]>, w = new JsonChunks()): string {
-  points.forEach(([t, v], i) => {
-    if (i > 0) w.byte(0x2c);
-    w.pointStart(i, t);
-    w.pointEnd(v);
-  });
+  w.points(
+    points.map((p) => p[0]),
+    points.map((p) => p[1]),
+  );
   return Buffer.concat(w.finish()).toString('latin1');
 }
 
