@@ -1,6 +1,6 @@
 // The storage subsystem's public surface. Other folders import from here only.
 export { Labels, LabelsBuilder, METRIC_NAME, intern, compareStrings, isLegacyLabelName, isLegacyMetricName, isValidLabelName, isValidMetricName, isWellFormed, formatLabelName, quoteString } from './labels.js';
-export { Matcher, MatcherError, compileRegex, matchesAll, type MatchType } from './matchers.js';
+export { Matcher, MatcherError, compileRegex, literalOf, matchesAll, type MatchType } from './matchers.js';
 export {
   ValueType,
   StorageError,

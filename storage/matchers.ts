@@ -141,7 +141,7 @@ const META = new Set(['\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}
  * The literal text of `p` if it has no regex meaning beyond escaped punctuation, else
  * undefined. `\.` becomes `.`; escapes of letters (classes like `\d`) are not literal.
  */
-function literalOf(p: string): string | undefined {
+export function literalOf(p: string): string | undefined {
   let out = '';
   for (let i = 0; i < p.length; i++) {
     const ch = p[i]!;

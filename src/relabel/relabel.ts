@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { RE2JS } from 're2js';
-import { compileRegex, intern, isValidLabelName, Labels, type LabelsBuilder } from '../../storage/index.js';
+import { compileRegex, intern, isValidLabelName, Labels, literalOf, type LabelsBuilder } from '../../storage/index.js';
 import type { RelabelAction, RelabelConfig } from '../config/types.js';
 
 /** Thrown by {@link compileRelabelConfigs} for a config that does not compile. */
@@ -139,24 +139,6 @@ function expand(t: Template, groups: readonly string[]): string {
   return out;
 }
 
-/** Unescapes a regex branch that is a plain literal, or undefined when it is not one. */
-function literalBranch(p: string): string | undefined {
-  let out = '';
-  for (let i = 0; i < p.length; i++) {
-    const ch = p[i]!;
-    if (ch === '\\') {
-      const next = p[i + 1];
-      if (next === undefined || /[a-zA-Z0-9]/.test(next)) return undefined;
-      out += next;
-      i++;
-    } else if (LITERAL_META.test(ch)) {
-      return undefined;
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
 
 /**
  * `a.*|b|c.*`: an alternation of literals and literal prefixes (common in drop rules such as
@@ -180,11 +162,11 @@ export function alternationOfPrefixes(pattern: string): ((v: string) => boolean)
   const prefixes: string[] = [];
   for (const b of branches) {
     if (b.endsWith('.*') && !b.endsWith('\\.*')) {
-      const lit = literalBranch(b.slice(0, -2));
+      const lit = literalOf(b.slice(0, -2));
       if (lit === undefined) return undefined;
       prefixes.push(lit);
     } else {
-      const lit = literalBranch(b);
+      const lit = literalOf(b);
       if (lit === undefined) return undefined;
       exact.add(lit);
     }
