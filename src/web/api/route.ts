@@ -22,6 +22,8 @@ export class RawJson {
 }
 
 const CHUNK_CHARS = 64 * 1024;
+/** Responses up to this size are sent whole rather than streamed. */
+const STREAM_ABOVE = 256 * 1024;
 
 function* envelope(data: RawJson, warnings?: readonly string[], infos?: readonly string[]): Generator<string | Buffer> {
   let buf = '{"status":"success","data":';
@@ -67,7 +69,27 @@ export function toApiError(err: unknown): ApiError {
 /** Sends Prometheus's success envelope. `warnings`/`infos` appear only when non-empty. */
 export function sendSuccess(reply: FastifyReply, result: ApiResult): FastifyReply {
   if (result.data instanceof RawJson) {
-    const body = Readable.from(envelope(result.data, result.warnings, result.infos), { objectMode: false });
+    // Small answers (most instant queries) go out in one piece; only large ones stream.
+    const gen = envelope(result.data, result.warnings, result.infos);
+    const head: Array<string | Buffer> = [];
+    let size = 0;
+    for (;;) {
+      const r = gen.next();
+      if (r.done) {
+        const whole = head.every((x) => typeof x === 'string') ? head.join('') : Buffer.concat(head.map((x) => (typeof x === 'string' ? Buffer.from(x) : x)));
+        return reply.type('application/json').send(whole);
+      }
+      head.push(r.value);
+      size += r.value.length;
+      if (size >= STREAM_ABOVE) break;
+    }
+    const body = Readable.from(
+      (function* () {
+        yield* head;
+        yield* gen;
+      })(),
+      { objectMode: false },
+    );
     // A failure while serialising cannot change the status any more: end the response (the
     // client sees truncated JSON) and log, rather than leave an unhandled stream error.
     body.on('error', (err) => {
