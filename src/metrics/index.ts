@@ -1,5 +1,6 @@
 // Self-metrics: the registry behind `/metrics`.
 export {
+  type SummarySnapshot,
   Registry,
   Counter,
   Gauge,

@@ -6,7 +6,7 @@
  * callbacks for values that are cheaper to read on scrape (head series, process stats).
  */
 
-export type MetricType = 'counter' | 'gauge' | 'histogram' | 'untyped';
+export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
 
 interface Family {
   readonly name: string;
@@ -182,6 +182,35 @@ class CollectedFamily implements Family {
   }
 }
 
+/** One child of a collected summary: its labels, quantile → value pairs, sum and count. */
+export interface SummarySnapshot {
+  labels: Record<string, string>;
+  quantiles: ReadonlyArray<readonly [number, number]>;
+  sum: number;
+  count: number;
+}
+
+/** A summary read at exposition time: quantile series, then `_sum` and `_count`, one TYPE line. */
+class CollectedSummary implements Family {
+  readonly type = 'summary' as const;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly collect: () => readonly SummarySnapshot[],
+  ) {}
+  write(out: string[]): void {
+    for (const c of this.collect()) {
+      const names = Object.keys(c.labels);
+      const values = names.map((n) => c.labels[n]!);
+      for (const [q, v] of c.quantiles) {
+        out.push(`${this.name}${labelString([...names, 'quantile'], [...values, formatMetricValue(q)])} ${formatMetricValue(v)}`);
+      }
+      out.push(`${this.name}_sum${labelString(names, values)} ${formatMetricValue(c.sum)}`);
+      out.push(`${this.name}_count${labelString(names, values)} ${formatMetricValue(c.count)}`);
+    }
+  }
+}
+
 export class Registry {
   private readonly families = new Map<string, Family>();
 
@@ -211,6 +240,11 @@ export class Registry {
     collect: () => number | ReadonlyArray<{ labels: Record<string, string>; value: number }>,
   ): void {
     this.add(new CollectedFamily(name, help, type, collect));
+  }
+
+  /** A summary whose quantiles, sum and count are read from `collect` at exposition time. */
+  summary(name: string, help: string, collect: () => readonly SummarySnapshot[]): void {
+    this.add(new CollectedSummary(name, help, collect));
   }
 
   /** Drops a family (used when a subsystem is torn down). */

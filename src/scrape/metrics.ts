@@ -35,13 +35,14 @@ const QUANTILES = [0.01, 0.05, 0.5, 0.9, 0.99];
 class SummaryVec {
   readonly children = new Map<string, WindowSummary>();
   constructor(registry: Registry, name: string, help: string, private readonly label: string, quantiles: readonly number[] = QUANTILES) {
-    registry.collected(name, help, 'untyped', () => {
-      const out: { labels: Record<string, string>; value: number }[] = [];
-      for (const [l, s] of this.children) for (const q of quantiles) out.push({ labels: { [this.label]: l, quantile: String(q) }, value: s.quantile(q) });
-      return out;
-    });
-    registry.collected(name + '_sum', help + ' (sum)', 'untyped', () => [...this.children].map(([l, s]) => ({ labels: { [this.label]: l }, value: s.sum })));
-    registry.collected(name + '_count', help + ' (count)', 'untyped', () => [...this.children].map(([l, s]) => ({ labels: { [this.label]: l }, value: s.count })));
+    registry.summary(name, help, () =>
+      [...this.children].map(([l, s]) => ({
+        labels: { [this.label]: l },
+        quantiles: quantiles.map((q) => [q, s.quantile(q)] as const),
+        sum: s.sum,
+        count: s.count,
+      })),
+    );
   }
   observe(label: string, v: number): void {
     let s = this.children.get(label);

@@ -52,3 +52,21 @@ describe('Registry', () => {
     expect(text).toMatch(/^process_cpu_seconds_total \d/m);
   });
 });
+
+describe('collected summaries', () => {
+  it('are one summary family: quantile series, then _sum and _count', () => {
+    const r = new Registry();
+    r.summary('x_seconds', 'Intervals.', () => [{ labels: { interval: '15s' }, quantiles: [[0.5, 15.01], [0.99, 15.2]], sum: 150.1, count: 10 }]);
+    expect(r.expose()).toBe(
+      [
+        '# HELP x_seconds Intervals.',
+        '# TYPE x_seconds summary',
+        'x_seconds{interval="15s",quantile="0.5"} 15.01',
+        'x_seconds{interval="15s",quantile="0.99"} 15.2',
+        'x_seconds_sum{interval="15s"} 150.1',
+        'x_seconds_count{interval="15s"} 10',
+        '',
+      ].join('\n'),
+    );
+  });
+});
