@@ -44,6 +44,20 @@ describe('the server process', () => {
     expect(up[0]).toMatchObject({ metric: { __name__: 'up', job: 'sextant', instance: `127.0.0.1:${peer.port}` }, value: [expect.any(Number), '1'] });
     const targets = await getJson<{ data: { activeTargets: Array<{ health: string; scrapePool: string }> } }>(peer.url, '/api/v1/targets');
     expect(targets.data.activeTargets[0]).toMatchObject({ scrapePool: 'sextant', health: 'up' });
+    // Filters, as Prometheus: a filtered-out list is empty, not absent.
+    expect((await getJson<{ data: unknown }>(peer.url, '/api/v1/targets?state=dropped')).data).toEqual({ activeTargets: [], droppedTargets: [], droppedTargetCounts: { sextant: 0 } });
+    expect((await getJson<{ data: { activeTargets: unknown[] } }>(peer.url, '/api/v1/targets?scrapePool=other')).data.activeTargets).toEqual([]);
+    expect((await getJson<{ data: unknown }>(peer.url, '/api/v1/scrape_pools')).data).toEqual({ scrapePools: ['sextant'] });
+    // HELP/TYPE of the scraped /metrics, per metric and per target.
+    const md = await getJson<{ data: Record<string, Array<{ type: string; help: string }>> }>(peer.url, '/api/v1/metadata?metric=prometheus_tsdb_head_series');
+    expect(md.data.prometheus_tsdb_head_series).toEqual([{ type: 'gauge', help: expect.stringMatching(/series/i), unit: '' }]);
+    const tmd = await getJson<{ data: Array<Record<string, unknown>> }>(
+      peer.url,
+      '/api/v1/targets/metadata?metric=prometheus_tsdb_head_series&match_target=' + encodeURIComponent('{job="sextant"}'),
+    );
+    expect(tmd.data).toEqual([
+      { target: { instance: `127.0.0.1:${peer.port}`, job: 'sextant' }, type: 'gauge', help: expect.any(String), unit: '' },
+    ]);
     expect(await metricValue(peer.url, 'prometheus_tsdb_head_series')).toBeGreaterThan(10);
   });
 
