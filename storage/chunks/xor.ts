@@ -332,6 +332,48 @@ export class XorIterator implements SampleIterator {
     return this;
   }
 
+  /**
+   * Continues decoding a chunk from a saved point: the decoder registers right after sample
+   * `i - 1` (`i` >= 1; `pos` is the bit position after it, counted from the chunk start, and
+   * `t` its timestamp). The chunk's bytes from `pos >>> 3` on are at `buf[base + (pos >>> 3)…]`
+   * (so `base` may be negative when only the tail was copied); `length` is the chunk's byte
+   * length and `numSamples` its sample count. The cursor is then on sample `i - 1` (atF
+   * reads it). Returns this.
+   */
+  resume(
+    buf: Uint8Array,
+    base: number,
+    length: number,
+    numSamples: number,
+    i: number,
+    pos: number,
+    t: number,
+    delta: number,
+    vHi: number,
+    vLo: number,
+    leading: number,
+    trailing: number,
+  ): this {
+    this.buf = buf;
+    this.base = base;
+    this.end = length * 8;
+    this.pos = pos;
+    this.i = i;
+    this.n = numSamples;
+    this.t = t;
+    this.delta = delta;
+    this.vHi = vHi;
+    this.vLo = vLo;
+    u32[1] = vHi;
+    u32[0] = vLo;
+    this.v = f64[0]!;
+    this.leading = leading;
+    this.trailing = trailing;
+    this.done = false;
+    this.err = undefined;
+    return this;
+  }
+
   /** Why iteration stopped early (a truncated or corrupt chunk), or undefined. */
   error(): string | undefined {
     return this.err;

@@ -48,6 +48,8 @@ const MAX_GEN = 127;
 const MAX_CHUNK_BYTES = 4096;
 const PAGE_SHIFT = 5;
 const NO_CHUNK = -1;
+/** Decoder checkpoints kept per open chunk (see {@link Head.ckT}). */
+export const OPEN_CHECKPOINTS = 3;
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 
@@ -156,6 +158,19 @@ export class Head implements Appendable, Queryable {
   /** @internal */ oVLo: Uint32Array = new Uint32Array(0);
   /** @internal */ oLead: Uint8Array = new Uint8Array(0);
   /** @internal */ oTrail: Uint8Array = new Uint8Array(0);
+  /**
+   * Decoder checkpoints of the open chunk, {@link OPEN_CHECKPOINTS} per slot (index
+   * slot * OPEN_CHECKPOINTS + j): the registers right after sample (j + 1) * ckEvery - 1, so a
+   * reader whose window starts late in the chunk decodes from there instead of from the
+   * chunk's start. Checkpoint j is valid while oN >= (j + 1) * ckEvery. @internal
+   */
+  ckT: Float64Array = new Float64Array(0);
+  /** @internal */ ckDelta: Float64Array = new Float64Array(0);
+  /** @internal */ ckVHi: Uint32Array = new Uint32Array(0);
+  /** @internal */ ckVLo: Uint32Array = new Uint32Array(0);
+  /** Bit position after the checkpoint's sample. @internal */ ckBits: Uint16Array = new Uint16Array(0);
+  /** XOR window: leading << 8 | trailing. @internal */ ckWin: Uint16Array = new Uint16Array(0);
+  /** Samples between checkpoints. @internal */ readonly ckEvery: number;
   /** @internal */ cFirst: Int32Array = new Int32Array(0);
   /** @internal */ cLast: Int32Array = new Int32Array(0);
   /** Appender id with pending samples for the slot, 0 when none. @internal */ pendOwner: Int32Array = new Int32Array(0);
@@ -228,6 +243,7 @@ export class Head implements Appendable, Queryable {
     this.samplesPerChunk = opts.samplesPerChunk ?? DEFAULT_SAMPLES_PER_CHUNK;
     if (!(this.chunkRange > 0) || !Number.isInteger(this.chunkRange)) throw new RangeError(`chunkRange must be a positive integer, got ${this.chunkRange}`);
     if (!(this.samplesPerChunk >= 1 && this.samplesPerChunk <= 1000)) throw new RangeError(`samplesPerChunk must be within 1…1000, got ${this.samplesPerChunk}`);
+    this.ckEvery = Math.max(8, Math.ceil(this.samplesPerChunk / (OPEN_CHECKPOINTS + 1)));
     this.wal = opts.wal;
     this.log = opts.logger ?? nopStorageLogger;
     this.reclaimer = new Reclaimer((kind, id) => {
@@ -412,6 +428,12 @@ export class Head implements Appendable, Queryable {
     this.oVLo = resize(this.oVLo, cap);
     this.oLead = resize(this.oLead, cap);
     this.oTrail = resize(this.oTrail, cap);
+    this.ckT = resize(this.ckT, cap * OPEN_CHECKPOINTS);
+    this.ckDelta = resize(this.ckDelta, cap * OPEN_CHECKPOINTS);
+    this.ckVHi = resize(this.ckVHi, cap * OPEN_CHECKPOINTS);
+    this.ckVLo = resize(this.ckVLo, cap * OPEN_CHECKPOINTS);
+    this.ckBits = resize(this.ckBits, cap * OPEN_CHECKPOINTS);
+    this.ckWin = resize(this.ckWin, cap * OPEN_CHECKPOINTS);
     this.cFirst = resize(this.cFirst, cap);
     this.cLast = resize(this.cLast, cap);
     this.pendOwner = resize(this.pendOwner, cap);
@@ -541,6 +563,16 @@ export class Head implements Appendable, Queryable {
     this.oLead[slot] = enc.leading;
     this.oTrail[slot] = enc.trailing;
     this.lastT[slot] = t;
+    const n1 = enc.n;
+    if (n1 % this.ckEvery === 0 && n1 <= OPEN_CHECKPOINTS * this.ckEvery) {
+      const k = slot * OPEN_CHECKPOINTS + n1 / this.ckEvery - 1;
+      this.ckT[k] = t;
+      this.ckDelta[k] = enc.delta;
+      this.ckVHi[k] = enc.vHi;
+      this.ckVLo[k] = enc.vLo;
+      this.ckBits[k] = bits;
+      this.ckWin[k] = (enc.leading << 8) | enc.trailing;
+    }
   }
 
   /**
@@ -553,6 +585,14 @@ export class Head implements Appendable, Queryable {
     out[0] = n >>> 8;
     out[1] = n & 0xff;
     return out;
+  }
+
+  /**
+   * Copies `bytes - from` bytes of an open chunk (page chain from `page0`), starting at byte
+   * `from`, into `dst[at…]`. @internal
+   */
+  readOpenFrom(page0: number, from: number, bytes: number, dst: Uint8Array, at: number): void {
+    this.pages.readFrom(page0, from, bytes - from, dst, at);
   }
 
   /** Closes the open chunk of `slot` into the chunk store. */

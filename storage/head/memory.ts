@@ -119,12 +119,34 @@ export class PagePool {
 
   /** Copies `len` bytes of the chain starting at `first` into `dst[at…]`. */
   read(first: number, len: number, dst: Uint8Array, at: number): void {
+    // A byte loop: 32 bytes at a time, a subarray view + set per page costs more than it saves.
     let page = first;
+    let o = at;
     for (let done = 0; done < len; done += PAGE_BYTES) {
-      const n = Math.min(PAGE_BYTES, len - done);
+      const n = len - done < PAGE_BYTES ? len - done : PAGE_BYTES;
       const slab = this.slabs[page >>> PAGE_SLAB_SHIFT]!;
       const off = (page & (PAGES_PER_SLAB - 1)) << PAGE_SHIFT;
-      dst.set(slab.subarray(off, off + n), at + done);
+      for (let k = 0; k < n; k++) dst[o + k] = slab[off + k]!;
+      o += n;
+      page = this.next[page]!;
+    }
+  }
+
+  /** Copies `len` bytes of the chain starting at `first`, from its byte `from` on, into `dst[at…]`. */
+  readFrom(first: number, from: number, len: number, dst: Uint8Array, at: number): void {
+    let page = first;
+    for (let k = from >>> PAGE_SHIFT; k > 0; k--) page = this.next[page]!;
+    let off = from & (PAGE_BYTES - 1);
+    let o = at;
+    const stop = at + len;
+    while (o < stop) {
+      const slab = this.slabs[page >>> PAGE_SLAB_SHIFT]!;
+      const p0 = (page & (PAGES_PER_SLAB - 1)) << PAGE_SHIFT;
+      let n = PAGE_BYTES - off;
+      if (n > stop - o) n = stop - o;
+      for (let k = 0; k < n; k++) dst[o + k] = slab[p0 + off + k]!;
+      o += n;
+      off = 0;
       page = this.next[page]!;
     }
   }

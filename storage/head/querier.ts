@@ -8,13 +8,20 @@ import { Labels } from '../labels.js';
 import type { Matcher } from '../matchers.js';
 import { ValueType, StorageError, type Querier, type SampleIterator, type SelectHints, type Series, type SeriesSet } from '../interface.js';
 import { XorIterator } from '../chunks/index.js';
-import type { Head } from './head.js';
+import { OPEN_CHECKPOINTS, type Head } from './head.js';
 
 const NO_CHUNK = -1;
 
 export class HeadQuerier implements Querier {
   private readonly epoch: number;
   private closed = false;
+  /**
+   * Open chunks are copied (their part from the checkpoint a reader starts at) into this
+   * arena, bump-allocated, instead of one array per series; a full arena is replaced and left
+   * to the iterators still reading it.
+   */
+  private arena: Uint8Array = new Uint8Array(0);
+  private arenaOff = 0;
 
   constructor(
     private readonly head: Head,
@@ -48,17 +55,27 @@ export class HeadQuerier implements Querier {
         dataMax = chunks.maxt[c]!;
       }
       let openN = 0;
+      let ck = -1;
       if (h.oN[slot]! > 0 && h.lastT[slot]! >= lo && h.oMint[slot]! <= hi) {
         openN = h.oN[slot]!;
         if (dataMin === Infinity) dataMin = h.oMint[slot]!;
         dataMax = h.lastT[slot]!;
+        // The last checkpoint before the window: decoding starts after it.
+        if (first === NO_CHUNK) {
+          for (let j = Math.min(OPEN_CHECKPOINTS, Math.floor(openN / h.ckEvery)) - 1; j >= 0; j--) {
+            if (h.ckT[slot * OPEN_CHECKPOINTS + j]! < lo) {
+              ck = j;
+              break;
+            }
+          }
+        }
       }
       if (first === NO_CHUNK && openN === 0) continue;
       const tomb = h.tombstones.get(slot);
       if (tomb !== undefined && covers(tomb, Math.max(lo, dataMin), Math.min(hi, dataMax))) continue;
-      out.push(
-        new HeadSeries(
+      const s = new HeadSeries(
           h.labels[slot]!,
+          this,
           h,
           first,
           last,
@@ -68,8 +85,19 @@ export class HeadQuerier implements Querier {
           lo,
           hi,
           tomb,
-        ),
-      );
+        );
+      if (ck >= 0) {
+        // Copied now: the head reuses the checkpoint arrays when the chunk is cut.
+        const k = slot * OPEN_CHECKPOINTS + ck;
+        s.ckI = (ck + 1) * h.ckEvery;
+        s.ckBits = h.ckBits[k]!;
+        s.ckT = h.ckT[k]!;
+        s.ckDelta = h.ckDelta[k]!;
+        s.ckVHi = h.ckVHi[k]!;
+        s.ckVLo = h.ckVLo[k]!;
+        s.ckWin = h.ckWin[k]!;
+      }
+      out.push(s);
     }
     out.sort((a, b) => Labels.compare(a.labels, b.labels));
     return arraySeriesSet(out);
@@ -104,6 +132,22 @@ export class HeadQuerier implements Querier {
       if (v !== '') out.add(v);
     }
     return [...out].sort();
+  }
+
+  /** Room for `n` bytes in the arena; returns their offset in {@link HeadQuerier.arenaBuf}. @internal */
+  alloc(n: number): number {
+    if (this.arenaOff + n > this.arena.length) {
+      this.arena = new Uint8Array(Math.max(n, 64 * 1024));
+      this.arenaOff = 0;
+    }
+    const at = this.arenaOff;
+    this.arenaOff = at + n;
+    return at;
+  }
+
+  /** The arena the last {@link HeadQuerier.alloc} carved from. @internal */
+  get arenaBuf(): Uint8Array {
+    return this.arena;
   }
 
   close(): void {
@@ -146,8 +190,18 @@ function arraySeriesSet(series: readonly Series[]): SeriesSet {
 
 /** A series as it was when `select` ran. */
 class HeadSeries implements Series {
+  /** Open-chunk checkpoint to start from (samples before it; 0: from the chunk's start). */
+  ckI = 0;
+  ckBits = 0;
+  ckT = 0;
+  ckDelta = 0;
+  ckVHi = 0;
+  ckVLo = 0;
+  ckWin = 0;
+
   constructor(
     readonly labels: Labels,
+    /** @internal */ readonly q: HeadQuerier,
     /** @internal */ readonly head: Head,
     /** @internal */ readonly first: number,
     /** @internal */ readonly last: number,
@@ -200,7 +254,21 @@ class HeadIterator implements SampleIterator {
       this.stage = STAGE_DONE;
       return;
     }
-    this.xi.reset(s.head.readOpen(s.openPage, s.openBytes, s.openN), 0, s.openBytes, s.openN);
+    const q = s.q;
+    if (s.ckI === 0) {
+      const at = q.alloc(s.openBytes);
+      const buf = q.arenaBuf;
+      s.head.readOpenFrom(s.openPage, 0, s.openBytes, buf, at);
+      buf[at] = s.openN >>> 8;
+      buf[at + 1] = s.openN & 0xff;
+      this.xi.reset(buf, at, s.openBytes, s.openN);
+      return;
+    }
+    const from = s.ckBits >>> 3;
+    const at = q.alloc(s.openBytes - from);
+    const buf = q.arenaBuf;
+    s.head.readOpenFrom(s.openPage, from, s.openBytes, buf, at);
+    this.xi.resume(buf, at - from, s.openBytes, s.openN, s.ckI, s.ckBits, s.ckT, s.ckDelta, s.ckVHi, s.ckVLo, s.ckWin >>> 8, s.ckWin & 0xff);
   }
 
   /** Moves to the next chunk; false when there is none. */
