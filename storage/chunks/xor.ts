@@ -29,6 +29,8 @@ export const MAX_ABS_TIMESTAMP = 2 ** 52;
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer); // little-endian: u32[0] = low half, u32[1] = high half
 const TWO32 = 4294967296;
+/** The bytes of an iterator not pointed at a chunk yet (shared: no allocation per iterator). */
+const NO_BYTES = new Uint8Array(0);
 /** "No window yet" marker for the leading-zeros register. */
 const NO_WINDOW = 0xff;
 
@@ -287,7 +289,7 @@ export class XorEncoder implements XorState {
  * stops after the sample count it was given (or read from the header) at reset time.
  */
 export class XorIterator implements SampleIterator {
-  private buf: Uint8Array = new Uint8Array(0);
+  private buf: Uint8Array = NO_BYTES;
   private base = 0;
   private pos = 0;
   private end = 0;
