@@ -18,6 +18,72 @@ import { decodeChunkList } from './format.js';
 
 const EMPTY = new Int32Array(0);
 
+/**
+ * Inflated frames of every open block, least recently used first, within a byte budget: the
+ * series of one selection share and interleave frames, and the same recent range is read by
+ * query after query (dashboards), so inflating each frame once per query was most of a short
+ * block read. Keys are `block serial × 2^32 + frame id`.
+ */
+class FrameCache {
+  private readonly map = new Map<number, Uint8Array>();
+  private bytes = 0;
+  constructor(public budget: number) {}
+  get(key: number): Uint8Array | undefined {
+    const fr = this.map.get(key);
+    if (fr !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, fr);
+    }
+    return fr;
+  }
+  set(key: number, fr: Uint8Array): void {
+    const old = this.map.get(key);
+    if (old !== undefined) {
+      this.bytes -= old.length;
+      this.map.delete(key);
+    }
+    this.map.set(key, fr);
+    this.bytes += fr.length;
+    this.trim();
+  }
+  delete(key: number): void {
+    const fr = this.map.get(key);
+    if (fr === undefined) return;
+    this.bytes -= fr.length;
+    this.map.delete(key);
+  }
+  trim(): void {
+    if (this.bytes <= this.budget) return;
+    for (const [k, fr] of this.map) {
+      if (this.bytes <= this.budget) break;
+      this.map.delete(k);
+      this.bytes -= fr.length;
+    }
+  }
+  get size(): number {
+    return this.bytes;
+  }
+}
+
+/** Default budget of the inflated frame cache shared by all blocks (bytes). */
+export const FRAME_CACHE_BYTES = 32 << 20;
+const frameCache = new FrameCache(FRAME_CACHE_BYTES);
+let nextSerial = 1;
+
+/** Sets the byte budget of the inflated frame cache shared by all blocks (0 disables it); returns the old one. */
+export function setFrameCacheBytes(bytes: number): number {
+  if (!(bytes >= 0)) throw new RangeError(`frame cache size must be a non-negative number of bytes, got ${bytes}`);
+  const old = frameCache.budget;
+  frameCache.budget = bytes;
+  frameCache.trim();
+  return old;
+}
+
+/** Bytes held by the inflated frame cache. @internal */
+export function frameCacheBytes(): number {
+  return frameCache.size;
+}
+
 /** A series row: labels blob, first and last timestamp, chunk list location in the stream. */
 export type SeriesRow = [labels: Uint8Array, mint: number, maxt: number, off: number, len: number];
 
@@ -48,6 +114,7 @@ export class Block {
   private readonly stmtChunks: Database.Statement;
   private readonly stmtPostings: Database.Statement;
   private readonly stmtStream: Database.Statement;
+  private readonly stmtStreamRange: Database.Statement;
   private readonly stmtRow: Database.Statement;
   private readonly stmtRange: Database.Statement;
   /** Bytes per stream row (all rows but the last have this size). */
@@ -60,6 +127,8 @@ export class Block {
   private frameLen = new Int32Array(0);
   private cacheFrameId = -1;
   private cacheFrame: Uint8Array | undefined;
+  /** This block's key space in the shared frame cache. */
+  private readonly serial = nextSerial++ * 2 ** 32;
   private refs = 0;
   private deleted = false;
   private closedDb = false;
@@ -94,6 +163,7 @@ export class Block {
     this.stmtRow = db.prepare('SELECT labels, mint, span, off, len FROM series WHERE id = ?').raw();
     this.stmtRange = db.prepare('SELECT id, labels, mint, span, off, len FROM series WHERE id BETWEEN ? AND ?').raw();
     this.stmtStream = db.prepare('SELECT bytes FROM stream WHERE seq = ?').pluck();
+    this.stmtStreamRange = db.prepare('SELECT seq, bytes FROM stream WHERE seq BETWEEN ? AND ? ORDER BY seq').raw();
     const first = db.prepare('SELECT length(bytes) FROM stream WHERE seq = 0').pluck().get() as number | undefined;
     const count = db.prepare('SELECT count(*) FROM stream').pluck().get() as number;
     this.rowBytes = count > 1 && first !== undefined ? first : Infinity;
@@ -195,6 +265,9 @@ export class Block {
   private closeDb(): void {
     if (this.closedDb) return;
     this.closedDb = true;
+    for (let f = 0; f < this.frameOff.length; f++) frameCache.delete(this.serial + f);
+    this.cacheFrame = undefined;
+    this.cacheRow = undefined;
     this.db.close();
   }
 
@@ -280,7 +353,12 @@ export class Block {
   private frame(f: number): Uint8Array {
     if (f === this.cacheFrameId) return this.cacheFrame!;
     if (f >= this.frameOff.length) throw new StorageError('corrupt', `block ${this.ulid}: frame ${f} is missing`);
-    let fr: Uint8Array;
+    let fr = frameCache.get(this.serial + f);
+    if (fr !== undefined) {
+      this.cacheFrameId = f;
+      this.cacheFrame = fr;
+      return fr;
+    }
     try {
       fr = inflateRawSync(this.readRaw(this.frameOff[f]!, this.frameLen[f]!), { maxOutputLength: this.frameBytes });
     } catch (err) {
@@ -288,6 +366,7 @@ export class Block {
     }
     this.cacheFrameId = f;
     this.cacheFrame = fr;
+    frameCache.set(this.serial + f, fr);
     return fr;
   }
 
@@ -310,14 +389,26 @@ export class Block {
       if (off - base + len > r.length) throw new StorageError('corrupt', `block ${this.ulid}: chunk stream row ${s0} is short`);
       return r.subarray(off - base, off - base + len);
     }
+    // Several rows (a frame spans 2–5): the first may be the cached row, the rest come from one range scan.
     const out = new Uint8Array(len);
-    let w = 0;
-    for (let s = s0; s <= s1; s++) {
-      const r = rowOf(s);
-      const from = s === s0 ? off - base : 0;
+    let w = 0, s = s0;
+    const put = (r: Uint8Array, seq: number): void => {
+      const from = seq === s0 ? off - base : 0;
       const n = Math.min(r.length - from, len - w);
-      out.set(r.subarray(from, from + n), w);
-      w += n;
+      if (n > 0) out.set(r.subarray(from, from + n), w);
+      w += Math.max(n, 0);
+    };
+    if (s0 === this.cacheSeq) put(this.cacheRow!, s++);
+    let last: Uint8Array | undefined;
+    for (const [seq, r] of this.stmtStreamRange.iterate(s, s1) as IterableIterator<[number, Uint8Array]>) {
+      if (seq !== s) throw new StorageError('corrupt', `block ${this.ulid}: chunk stream row ${s} is missing`);
+      put(r, s++);
+      last = r;
+    }
+    if (s !== s1 + 1) throw new StorageError('corrupt', `block ${this.ulid}: chunk stream row ${s} is missing`);
+    if (last !== undefined) {
+      this.cacheSeq = s1;
+      this.cacheRow = last;
     }
     if (w !== len) throw new StorageError('corrupt', `block ${this.ulid}: chunk stream ends early`);
     return out;

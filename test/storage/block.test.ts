@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Block, Head, Labels, Matcher, STALE_NAN, StorageError, ValueType, writeBlock } from '../../storage/index.js';
 import { ALL, L, bits, countSamples, selectAll } from './helpers.js';
+import { frameCacheBytes, setFrameCacheBytes } from '../../storage/block/block.js';
+
+const hqOf = (head: Head) => head.querier(-Infinity, Infinity);
 
 const tmpRoot = fs.mkdtempSync(join(os.tmpdir(), 'sextant-block-test-'));
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
@@ -205,6 +208,46 @@ describe('block querier', () => {
         expect(ss.warnings()[0]).toMatch(new RegExp(`block ${blk.ulid}: series \\d+ unreadable: .*frame \\d+ does not inflate`));
       }
       blk.close();
+    }
+  });
+
+  it('reads through the shared frame cache as without it, and drops a closed block\'s frames', () => {
+    const head = fillHead(300);
+    const b = persist(head, newDir());
+    const read = (blk: Block, mint = -Infinity, maxt = Infinity) => {
+      const q = blk.querier(mint, maxt);
+      try {
+        return selectAll(q, ALL, mint, maxt);
+      } finally {
+        q.close();
+      }
+    };
+    const old = setFrameCacheBytes(0);
+    try {
+      const uncached = read(b);
+      expect(frameCacheBytes()).toBe(0);
+      setFrameCacheBytes(64 << 20);
+      const before = frameCacheBytes();
+      // Interleaved reads: a window of every series, then all of it, twice (second time from the cache).
+      const window = read(b, T0 + H2 - 600_000, T0 + H2);
+      expect(frameCacheBytes()).toBeGreaterThan(before);
+      expect(read(b)).toEqual(uncached);
+      expect(read(b)).toEqual(uncached);
+      expect(read(b, T0 + H2 - 600_000, T0 + H2)).toEqual(window);
+      expect(selectAll(hqOf(head), ALL, T0 + H2 - 600_000, T0 + H2)).toEqual(window);
+      // A budget smaller than one frame keeps nothing but still answers.
+      setFrameCacheBytes(1);
+      expect(frameCacheBytes()).toBe(0);
+      expect(read(b)).toEqual(uncached);
+      setFrameCacheBytes(64 << 20);
+      read(b);
+      const held = frameCacheBytes();
+      expect(held).toBeGreaterThan(0);
+      b.close();
+      expect(frameCacheBytes()).toBeLessThan(held);
+      expect(() => setFrameCacheBytes(-1)).toThrow(/non-negative/);
+    } finally {
+      setFrameCacheBytes(old);
     }
   });
 
