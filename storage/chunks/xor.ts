@@ -34,6 +34,19 @@ const NO_BYTES = new Uint8Array(0);
 /** "No window yet" marker for the leading-zeros register. */
 const NO_WINDOW = 0xff;
 
+/**
+ * The 32 bits (unsigned) starting at bit `pos` of the chunk whose byte 0 is `buf[base]`, most
+ * significant first. Bytes past the end of `buf` read as zeros (an out-of-range typed-array
+ * read is undefined, which bit operations take as 0); bits past the chunk's end are whatever
+ * follows it, and the decoder rejects a sample that ends past the chunk's end anyway.
+ */
+function peek32(buf: Uint8Array, base: number, pos: number): number {
+  const idx = base + (pos >>> 3);
+  const w = ((buf[idx]! << 24) | (buf[idx + 1]! << 16) | (buf[idx + 2]! << 8) | buf[idx + 3]!) >>> 0;
+  const off = pos & 7;
+  return off === 0 ? w : ((w << off) | (buf[idx + 4]! >>> (8 - off))) >>> 0;
+}
+
 /** Leading zero bits of the 64-bit value hi:lo (64 when zero). */
 function clz64(hi: number, lo: number): number {
   return hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
@@ -415,19 +428,82 @@ export class XorIterator implements SampleIterator {
       this.t += delta;
       this.readValue();
     } else {
+      // Control bits and payload read from one 32-bit window each (see peek32), not bit by bit.
+      const buf = this.buf, base = this.base;
+      let pos = this.pos;
+      let w = peek32(buf, base, pos);
       let dod: number;
-      if (this.readBits(1) === 0) dod = 0;
-      else if (this.readBits(1) === 0) dod = (this.readBits(4) << 28) >> 28;
-      else if (this.readBits(1) === 0) dod = (this.readBits(7) << 25) >> 25;
-      else if (this.readBits(1) === 0) dod = (this.readBits(14) << 18) >> 18;
-      else if (this.readBits(1) === 0) dod = (this.readBits(20) << 12) >> 12;
-      else {
-        const hi = this.readBits(32) | 0;
-        dod = hi * TWO32 + this.readBits(32);
+      if (w < 0x80000000) {
+        dod = 0; // '0'
+        pos += 1;
+      } else if (w < 0xc0000000) {
+        dod = (w << 2) >> 28; // '10' + 4 bits
+        pos += 6;
+      } else if (w < 0xe0000000) {
+        dod = (w << 3) >> 25; // '110' + 7 bits
+        pos += 10;
+      } else if (w < 0xf0000000) {
+        dod = (w << 4) >> 18; // '1110' + 14 bits
+        pos += 18;
+      } else if (w < 0xf8000000) {
+        dod = (w << 5) >> 12; // '11110' + 20 bits
+        pos += 25;
+      } else {
+        const hi = peek32(buf, base, pos + 5) | 0; // '11111' + 64 bits
+        dod = hi * TWO32 + peek32(buf, base, pos + 37);
+        pos += 69;
       }
       this.delta += dod;
       this.t += this.delta;
-      this.readValue();
+      w = peek32(buf, base, pos);
+      if (w < 0x80000000) {
+        pos += 1; // same value
+      } else {
+        let sig = 0;
+        if (w < 0xc0000000) {
+          pos += 2; // '10': the previous window
+          if (this.leading === NO_WINDOW) pos = this.end + 1; // corrupt: reuse before any window
+          else sig = 64 - this.leading - this.trailing;
+        } else {
+          pos += 13; // '11' + 5 bits leading + 6 bits significant
+          const leading = (w >>> 25) & 31;
+          sig = (w >>> 19) & 63;
+          if (sig === 0) sig = 64;
+          this.leading = leading;
+          this.trailing = 64 - leading - sig;
+          if (this.trailing < 0) {
+            this.trailing = 0;
+            sig = 0;
+            pos = this.end + 1; // corrupt: leading + sig > 64
+          }
+        }
+        if (sig > 0) {
+          let h: number, l: number;
+          if (sig > 32) {
+            h = peek32(buf, base, pos) >>> (64 - sig);
+            l = peek32(buf, base, pos + sig - 32);
+          } else {
+            h = 0;
+            l = peek32(buf, base, pos) >>> (32 - sig);
+          }
+          pos += sig;
+          const sh = this.trailing;
+          let xh: number, xl: number;
+          if (sh === 0) {
+            xh = h;
+            xl = l;
+          } else if (sh < 32) {
+            xh = ((h << sh) | (l >>> (32 - sh))) >>> 0;
+            xl = (l << sh) >>> 0;
+          } else {
+            xh = (l << (sh - 32)) >>> 0;
+            xl = 0;
+          }
+          this.vHi = (this.vHi ^ xh) >>> 0;
+          this.vLo = (this.vLo ^ xl) >>> 0;
+        }
+      }
+      this.pos = pos;
     }
     if (this.pos > this.end) {
       this.err = `chunk truncated or corrupt in sample ${i} of ${this.n}`;
