@@ -62,8 +62,8 @@ export interface WriteBlockOptions {
   sources?: string[];
   parents?: string[];
   /**
-   * Re-encode each series' samples into chunks of up to this many samples (default 1200):
-   * fewer chunk headers than the head's 120-sample chunks. 0 keeps the chunks as given.
+   * Re-encode each series' samples into chunks of up to this many samples (default
+   * {@link DEFAULT_BLOCK_CHUNK_SAMPLES}). 0 keeps the chunks as given.
    */
   chunkSamples?: number;
   /** SQLite page size (default 4096). */
@@ -81,8 +81,13 @@ export interface WriteBlockOptions {
 /** Uncompressed bytes per compressed frame of the chunk stream. */
 export const FRAME_BYTES = 16384;
 
-
-export const DEFAULT_BLOCK_CHUNK_SAMPLES = 1200;
+/**
+ * Samples per chunk in a written block: 120, as the head and Prometheus cut. A reader must
+ * decode a chunk from its start to reach a time in it, so this bounds the samples decoded in
+ * vain to reach a short window (dashboards read the last minutes of the newest block); 1200
+ * saved ~2% of the file (deflated) but made such reads ~2× slower.
+ */
+export const DEFAULT_BLOCK_CHUNK_SAMPLES = 120;
 
 export const SCHEMA = `
 CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;

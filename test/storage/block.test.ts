@@ -278,13 +278,17 @@ describe('block querier', () => {
     let chunkBytes = 0;
     while (cs.next()) for (const c of cs.at().chunks) chunkBytes += c.bytes.length;
     cs.close();
-    const b = persist(head, newDir(), { compression: 'none' });
+    const b = persist(head, newDir(), { compression: 'none', chunkSamples: 1200 });
     // Re-chunked into 1200-sample chunks the data shrinks; the file adds the index and 7 pages.
     expect(b.sizeBytes).toBeLessThan(chunkBytes * 1.1);
-    const z = persist(head, newDir());
+    const z = persist(head, newDir(), { chunkSamples: 1200 });
     expect(z.sizeBytes).toBeLessThan(b.sizeBytes);
     expect(selectAll(z.querier(-Infinity, Infinity))).toEqual(selectAll(b.querier(-Infinity, Infinity)));
     expect(b.meta.stats.numChunks).toBe(200);
+    // By default chunks hold 120 samples as the head's (480 samples a series: 4 chunks).
+    const d = persist(head, newDir());
+    expect(d.meta.stats.numChunks).toBe(200 * 4);
+    expect(selectAll(d.querier(-Infinity, Infinity))).toEqual(selectAll(b.querier(-Infinity, Infinity)));
     const got = selectAll(b.querier(-Infinity, Infinity));
     expect(countSamples(got)).toBe(200 * 480);
     expect(Object.values(got)[0]!.map(([, v]) => v).every((v) => typeof v === 'string')).toBe(true);
