@@ -592,7 +592,7 @@ export class Head implements Appendable, Queryable {
    * `from`, into `dst[at…]`. @internal
    */
   readOpenFrom(page0: number, from: number, bytes: number, dst: Uint8Array, at: number): void {
-    this.pages.readFrom(page0, from, bytes - from, dst, at);
+    this.pages.readFrom(page0, 0, from, bytes - from, dst, at);
   }
 
   /** Closes the open chunk of `slot` into the chunk store. */

@@ -132,22 +132,24 @@ export class PagePool {
     }
   }
 
-  /** Copies `len` bytes of the chain starting at `first`, from its byte `from` on, into `dst[at…]`. */
-  readFrom(first: number, from: number, len: number, dst: Uint8Array, at: number): void {
-    let page = first;
-    for (let k = from >>> PAGE_SHIFT; k > 0; k--) page = this.next[page]!;
-    let off = from & (PAGE_BYTES - 1);
-    let o = at;
-    const stop = at + len;
-    while (o < stop) {
-      const slab = this.slabs[page >>> PAGE_SLAB_SHIFT]!;
-      const p0 = (page & (PAGES_PER_SLAB - 1)) << PAGE_SHIFT;
-      let n = PAGE_BYTES - off;
-      if (n > stop - o) n = stop - o;
-      for (let k = 0; k < n; k++) dst[o + k] = slab[p0 + off + k]!;
-      o += n;
-      off = 0;
-      page = this.next[page]!;
+  /**
+   * Copies `len` bytes of a chain into `dst[at…]`, from its byte `from` on; `page` is a page of
+   * the chain holding its bytes from `pageStart` (a multiple of {@link PAGE_BYTES}, <= from).
+   */
+  readFrom(page: number, pageStart: number, from: number, len: number, dst: Uint8Array, at: number): void {
+    const next = this.next, slabs = this.slabs;
+    if (len <= 0) return;
+    for (let k = (from - pageStart) >>> PAGE_SHIFT; k > 0; k--) page = next[page]!;
+    let src = ((page & (PAGES_PER_SLAB - 1)) << PAGE_SHIFT) + (from & (PAGE_BYTES - 1));
+    let slab = slabs[page >>> PAGE_SLAB_SHIFT]!;
+    for (let o = at, stop = at + len; o < stop; o++) {
+      dst[o] = slab[src++]!;
+      if ((src & (PAGE_BYTES - 1)) === 0) {
+        page = next[page]!;
+        if (page < 0) break;
+        slab = slabs[page >>> PAGE_SLAB_SHIFT]!;
+        src = (page & (PAGES_PER_SLAB - 1)) << PAGE_SHIFT;
+      }
     }
   }
 

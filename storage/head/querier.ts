@@ -44,7 +44,10 @@ export class HeadQuerier implements Querier {
       const slot = slots[k]!;
       let first = NO_CHUNK, last = NO_CHUNK;
       let dataMin = Infinity, dataMax = -Infinity;
-      for (let c = h.cFirst[slot]!; c !== NO_CHUNK; c = chunks.next[c]!) {
+      // A window after the newest closed chunk (the usual short, recent one) skips the chain.
+      const cLast = h.cLast[slot]!;
+      const c0 = cLast === NO_CHUNK || chunks.maxt[cLast]! < lo ? NO_CHUNK : h.cFirst[slot]!;
+      for (let c = c0; c !== NO_CHUNK; c = chunks.next[c]!) {
         if (chunks.maxt[c]! < lo) continue;
         if (chunks.mint[c]! > hi) break;
         if (first === NO_CHUNK) {
@@ -99,7 +102,9 @@ export class HeadQuerier implements Querier {
       }
       out.push(s);
     }
-    out.sort((a, b) => Labels.compare(a.labels, b.labels));
+    let sorted = true;
+    for (let k = 1; k < out.length && sorted; k++) if (Labels.compare(out[k - 1]!.labels, out[k]!.labels) > 0) sorted = false;
+    if (!sorted) out.sort((a, b) => Labels.compare(a.labels, b.labels));
     return arraySeriesSet(out);
   }
 
