@@ -162,7 +162,9 @@ export class Head implements Appendable, Queryable {
    * Decoder checkpoints of the open chunk, {@link OPEN_CHECKPOINTS} per slot (index
    * slot * OPEN_CHECKPOINTS + j): the registers right after sample (j + 1) * ckEvery - 1, so a
    * reader whose window starts late in the chunk decodes from there instead of from the
-   * chunk's start. Checkpoint j is valid while oN >= (j + 1) * ckEvery. @internal
+   * chunk's start. Checkpoint j is valid while oN >= (j + 1) * ckEvery. After a cut, those
+   * the new open chunk has not overwritten yet still describe the newest closed chunk (they
+   * are the ones whose time lies within its [mint, maxt]). @internal
    */
   ckT: Float64Array = new Float64Array(0);
   /** @internal */ ckDelta: Float64Array = new Float64Array(0);
@@ -397,6 +399,8 @@ export class Head implements Appendable, Queryable {
     this.oBits[slot] = 0;
     this.cFirst[slot] = NO_CHUNK;
     this.cLast[slot] = NO_CHUNK;
+    // A reused slot must not offer the previous series' checkpoints for its closed chunk.
+    this.ckT.fill(-Infinity, slot * OPEN_CHECKPOINTS, (slot + 1) * OPEN_CHECKPOINTS);
     this.pendOwner[slot] = 0;
     this.walLogged[slot] = 0;
     this.tableInsert(slot, h);

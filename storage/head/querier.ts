@@ -73,6 +73,20 @@ export class HeadQuerier implements Querier {
           }
         }
       }
+      // A window starting inside the newest closed chunk: the checkpoints the open chunk has
+      // not overwritten yet are that chunk's (the ones whose time lies within it).
+      let ckClosed = false;
+      if (first !== NO_CHUNK && first === cLast) {
+        const cm = chunks.mint[first]!, cx = chunks.maxt[first]!;
+        for (let j = OPEN_CHECKPOINTS - 1; j >= 0; j--) {
+          const t = h.ckT[slot * OPEN_CHECKPOINTS + j]!;
+          if (t >= cm && t <= cx && t < lo) {
+            ck = j;
+            ckClosed = true;
+            break;
+          }
+        }
+      }
       if (first === NO_CHUNK && openN === 0) continue;
       const tomb = h.tombstones.get(slot);
       if (tomb !== undefined && covers(tomb, Math.max(lo, dataMin), Math.min(hi, dataMax))) continue;
@@ -99,6 +113,7 @@ export class HeadQuerier implements Querier {
         s.ckVHi = h.ckVHi[k]!;
         s.ckVLo = h.ckVLo[k]!;
         s.ckWin = h.ckWin[k]!;
+        s.ckClosed = ckClosed;
       }
       out.push(s);
     }
@@ -203,6 +218,8 @@ class HeadSeries implements Series {
   ckVHi = 0;
   ckVLo = 0;
   ckWin = 0;
+  /** The checkpoint is in the first closed chunk (the newest one), not in the open chunk. */
+  ckClosed = false;
 
   constructor(
     readonly labels: Labels,
@@ -250,6 +267,11 @@ class HeadIterator implements SampleIterator {
   private loadClosed(): void {
     const chunks = this.s.head.chunks;
     const c = this.c;
+    const s = this.s;
+    if (s.ckClosed && c === s.first) {
+      this.xi.resume(chunks.slab(c), chunks.off[c]!, chunks.len[c]!, chunks.count[c]!, s.ckI, s.ckBits, s.ckT, s.ckDelta, s.ckVHi, s.ckVLo, s.ckWin >>> 8, s.ckWin & 0xff);
+      return;
+    }
     this.xi.reset(chunks.slab(c), chunks.off[c]!, chunks.len[c]!, chunks.count[c]!);
   }
 
@@ -260,7 +282,7 @@ class HeadIterator implements SampleIterator {
       return;
     }
     const q = s.q;
-    if (s.ckI === 0) {
+    if (s.ckI === 0 || s.ckClosed) {
       const at = q.alloc(s.openBytes);
       const buf = q.arenaBuf;
       s.head.readOpenFrom(s.openPage, 0, s.openBytes, buf, at);
