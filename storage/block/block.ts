@@ -24,40 +24,39 @@ const EMPTY = new Int32Array(0);
  * query after query (dashboards), so inflating each frame once per query was most of a short
  * block read. Keys are `block serial × 2^32 + frame id`.
  */
-class FrameCache {
-  private readonly map = new Map<number, Uint8Array>();
+class Lru<T> {
+  private readonly map = new Map<number, T>();
   private bytes = 0;
-  constructor(public budget: number) {}
-  get(key: number): Uint8Array | undefined {
-    const fr = this.map.get(key);
-    if (fr !== undefined) {
+  constructor(
+    public budget: number,
+    private readonly sizeOf: (v: T) => number,
+  ) {}
+  get(key: number): T | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
       this.map.delete(key);
-      this.map.set(key, fr);
+      this.map.set(key, v);
     }
-    return fr;
+    return v;
   }
-  set(key: number, fr: Uint8Array): void {
-    const old = this.map.get(key);
-    if (old !== undefined) {
-      this.bytes -= old.length;
-      this.map.delete(key);
-    }
-    this.map.set(key, fr);
-    this.bytes += fr.length;
+  set(key: number, v: T): void {
+    this.delete(key);
+    this.map.set(key, v);
+    this.bytes += this.sizeOf(v);
     this.trim();
   }
   delete(key: number): void {
-    const fr = this.map.get(key);
-    if (fr === undefined) return;
-    this.bytes -= fr.length;
+    const v = this.map.get(key);
+    if (v === undefined) return;
+    this.bytes -= this.sizeOf(v);
     this.map.delete(key);
   }
   trim(): void {
     if (this.bytes <= this.budget) return;
-    for (const [k, fr] of this.map) {
+    for (const [k, v] of this.map) {
       if (this.bytes <= this.budget) break;
       this.map.delete(k);
-      this.bytes -= fr.length;
+      this.bytes -= this.sizeOf(v);
     }
   }
   get size(): number {
@@ -65,9 +64,27 @@ class FrameCache {
   }
 }
 
+/**
+ * Series rows of {@link ROW_PAGE} consecutive ids, read with one range scan: `loc` holds
+ * `[mint, maxt, off, len]` per id (NaN mint: no row), `labels` the label blobs back to back
+ * with `ends[i]` the end of id i's blob.
+ */
+interface RowPage {
+  loc: Float64Array;
+  labels: Uint8Array;
+  ends: Int32Array;
+}
+/** Ids per row page. */
+const ROW_PAGE = 256;
+/** A page is read (and cached) when a selection wants at least this many of its ids; fewer are looked up one by one. */
+const ROW_PAGE_MIN_IDS = 16;
+
 /** Default budget of the inflated frame cache shared by all blocks (bytes). */
 export const FRAME_CACHE_BYTES = 32 << 20;
-const frameCache = new FrameCache(FRAME_CACHE_BYTES);
+const frameCache = new Lru<Uint8Array>(FRAME_CACHE_BYTES, (fr) => fr.length);
+/** Default budget of the series row page cache shared by all blocks (bytes). */
+export const ROW_CACHE_BYTES = 16 << 20;
+const rowCache = new Lru<RowPage>(ROW_CACHE_BYTES, (p) => p.loc.byteLength + p.labels.byteLength + p.ends.byteLength + 64);
 let nextSerial = 1;
 
 /** Sets the byte budget of the inflated frame cache shared by all blocks (0 disables it); returns the old one. */
@@ -84,8 +101,25 @@ export function frameCacheBytes(): number {
   return frameCache.size;
 }
 
-/** A series row: labels blob, first and last timestamp, chunk list location in the stream. */
-export type SeriesRow = [labels: Uint8Array, mint: number, maxt: number, off: number, len: number];
+/** Sets the byte budget of the series row page cache shared by all blocks (0 disables it); returns the old one. */
+export function setRowCacheBytes(bytes: number): number {
+  if (!(bytes >= 0)) throw new RangeError(`row cache size must be a non-negative number of bytes, got ${bytes}`);
+  const old = rowCache.budget;
+  rowCache.budget = bytes;
+  rowCache.trim();
+  return old;
+}
+
+/** Bytes held by the series row page cache. @internal */
+export function rowCacheBytes(): number {
+  return rowCache.size;
+}
+
+/** Series rows of a selection: `loc` holds `[mint, maxt, off, len]` per selected id; `labels[k]` is undefined for an id without a row. */
+export interface SeriesRows {
+  loc: Float64Array;
+  labels: Array<Uint8Array | undefined>;
+}
 
 /** The values of one label name, sorted, with their symbol ids (parallel arrays: no object per value). */
 interface ValueList {
@@ -266,6 +300,7 @@ export class Block {
     if (this.closedDb) return;
     this.closedDb = true;
     for (let f = 0; f < this.frameOff.length; f++) frameCache.delete(this.serial + f);
+    for (let p = 0, n = Math.floor(this.meta.stats.numSeries / ROW_PAGE); p <= n; p++) rowCache.delete(this.serial + p);
     this.cacheFrame = undefined;
     this.cacheRow = undefined;
     this.db.close();
@@ -281,30 +316,81 @@ export class Block {
   }
 
   /**
-   * The series rows of `ids` (sorted): `[labels blob, mint, maxt, off, len]`, undefined for
-   * an id without a row. Dense selections scan the id range in one statement (≈1 µs a row)
-   * instead of one lookup per id (≈5 µs). @internal
+   * The series rows of `ids` (sorted). Ids are grouped by pages of {@link ROW_PAGE}: a page
+   * with many wanted ids is read with one range scan (≈1 µs a row, instead of ≈5 µs a lookup)
+   * and kept in the shared row cache, so the next query over the same series does no SQL;
+   * a page with few wanted ids is looked up id by id. @internal
    */
-  seriesRows(ids: Int32Array): Array<SeriesRow | undefined> {
-    const out = new Array<SeriesRow | undefined>(ids.length);
-    if (ids.length === 0) return out;
+  seriesRows(ids: Int32Array): SeriesRows {
+    const n = ids.length;
+    const loc = new Float64Array(4 * n);
+    const labels = new Array<Uint8Array | undefined>(n);
     const base = this.meta.minTime;
-    const first = ids[0]!, last = ids[ids.length - 1]!;
-    if (ids.length >= 64 && ids.length * 4 >= last - first + 1) {
-      let k = 0;
-      for (const r of this.stmtRange.iterate(first, last) as IterableIterator<[number, Uint8Array, number, number, number, number]>) {
-        const id = r[0];
-        while (k < ids.length && ids[k]! < id) k++;
-        if (k >= ids.length) break;
-        if (ids[k] === id) out[k++] = [r[1], base + r[2], base + r[2] + r[3], r[4], r[5]];
+    let k = 0;
+    while (k < n) {
+      const page = Math.floor(ids[k]! / ROW_PAGE);
+      let e = k + 1;
+      const pageEnd = (page + 1) * ROW_PAGE;
+      while (e < n && ids[e]! < pageEnd) e++;
+      let rp = rowCache.get(this.serial + page);
+      if (rp === undefined && e - k >= ROW_PAGE_MIN_IDS) {
+        rp = this.readRowPage(page);
+        rowCache.set(this.serial + page, rp);
       }
-      return out;
+      if (rp !== undefined) {
+        for (; k < e; k++) {
+          const i = ids[k]! - page * ROW_PAGE;
+          const m = rp.loc[4 * i]!;
+          if (m !== m) continue;
+          loc[4 * k] = m;
+          loc[4 * k + 1] = rp.loc[4 * i + 1]!;
+          loc[4 * k + 2] = rp.loc[4 * i + 2]!;
+          loc[4 * k + 3] = rp.loc[4 * i + 3]!;
+          labels[k] = rp.labels.subarray(i === 0 ? 0 : rp.ends[i - 1]!, rp.ends[i]!);
+        }
+        continue;
+      }
+      for (; k < e; k++) {
+        const r = this.stmtRow.get(ids[k]) as [Uint8Array, number, number, number, number] | undefined;
+        if (r === undefined) continue;
+        loc[4 * k] = base + r[1];
+        loc[4 * k + 1] = base + r[1] + r[2];
+        loc[4 * k + 2] = r[3];
+        loc[4 * k + 3] = r[4];
+        labels[k] = r[0];
+      }
     }
-    for (let k = 0; k < ids.length; k++) {
-      const r = this.stmtRow.get(ids[k]) as [Uint8Array, number, number, number, number] | undefined;
-      if (r !== undefined) out[k] = [r[0], base + r[1], base + r[1] + r[2], r[3], r[4]];
+    return { loc, labels };
+  }
+
+  /** Rows of ids [page × ROW_PAGE, (page + 1) × ROW_PAGE) in one range scan. */
+  private readRowPage(page: number): RowPage {
+    const first = page * ROW_PAGE;
+    const loc = new Float64Array(4 * ROW_PAGE).fill(NaN);
+    const ends = new Int32Array(ROW_PAGE);
+    const blobs: Array<Uint8Array | undefined> = new Array(ROW_PAGE);
+    let total = 0;
+    const base = this.meta.minTime;
+    for (const r of this.stmtRange.iterate(first, first + ROW_PAGE - 1) as IterableIterator<[number, Uint8Array, number, number, number, number]>) {
+      const i = r[0] - first;
+      loc[4 * i] = base + r[2];
+      loc[4 * i + 1] = base + r[2] + r[3];
+      loc[4 * i + 2] = r[4];
+      loc[4 * i + 3] = r[5];
+      blobs[i] = r[1];
+      total += r[1].length;
     }
-    return out;
+    const labels = new Uint8Array(total);
+    let w = 0;
+    for (let i = 0; i < ROW_PAGE; i++) {
+      const b = blobs[i];
+      if (b !== undefined) {
+        labels.set(b, w);
+        w += b.length;
+      }
+      ends[i] = w;
+    }
+    return { loc, labels, ends };
   }
 
   /** Labels from a row's label blob. @internal */
@@ -312,9 +398,9 @@ export class Block {
     return Labels.fromSortedPairsUnsafe(decodeLabelRefs(blob, this.symbols));
   }
 
-  /** The chunk list bytes of a row. @internal */
-  chunkData(row: SeriesRow): Uint8Array {
-    return this.readStream(row[3], row[4]);
+  /** Bytes [off, off + len) of the chunk stream: a series' chunk list. @internal */
+  chunkData(off: number, len: number): Uint8Array {
+    return this.readStream(off, len);
   }
 
   /** [mint, maxt, data | null] of a series' chunk list; data only when [mint, maxt] meets [lo, hi]. @internal */

@@ -42,27 +42,28 @@ export class BlockQuerier implements Querier {
     } catch (err) {
       return arraySeriesSet([], [`block ${b.ulid}: ${(err as Error).message}`]);
     }
+    const loc = rows.loc;
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k]!;
-      const row = rows[k];
+      const lb = rows.labels[k];
       try {
-        if (row === undefined) throw new StorageError('corrupt', 'no series row');
-        const rmint = row[1], rmaxt = row[2];
+        if (lb === undefined) throw new StorageError('corrupt', 'no series row');
+        const rmint = loc[4 * k]!, rmaxt = loc[4 * k + 1]!;
         if (rmaxt < lo || rmint > hi) continue;
         const tomb = tombs.get(id);
         if (tomb !== undefined && covers(tomb, Math.max(lo, rmint), Math.min(hi, rmaxt))) continue;
         if (labelsOnly) {
-          out.push(new BlockSeries(b.decodeLabels(row[0]), EMPTY_BYTES, [], lo, hi, tomb));
+          out.push(new BlockSeries(b.decodeLabels(lb), EMPTY_BYTES, [], lo, hi, tomb));
           continue;
         }
-        const data = b.chunkData(row);
+        const data = b.chunkData(loc[4 * k + 2]!, loc[4 * k + 3]!);
         const refs = decodeChunkList(data, rmint);
         // Chunk-level pruning: keep only chunks meeting [lo, hi].
         let first = 0, last = refs.length;
         while (first < last && refs[first]!.maxt < lo) first++;
         while (last > first && refs[last - 1]!.mint > hi) last--;
         if (first === last) continue;
-        out.push(new BlockSeries(b.decodeLabels(row[0]), data, refs.slice(first, last), lo, hi, tomb));
+        out.push(new BlockSeries(b.decodeLabels(lb), data, refs.slice(first, last), lo, hi, tomb));
       } catch (err) {
         // A damaged series: skip it, say so, keep answering with the others.
         if (bad++ < 5) warnings.push(`block ${b.ulid}: series ${id} unreadable: ${(err as Error).message}`);
@@ -78,8 +79,9 @@ export class BlockQuerier implements Querier {
     if (!b.overlaps(Math.max(mint, this.mint), Math.min(maxt, this.maxt))) return [];
     if (matchers.length === 0) return [...b.values.keys()].sort();
     const names = new Set<string>();
-    for (const id of b.postingsForMatchers(matchers)) {
-      const l = b.labelsOf(id);
+    for (const lb of b.seriesRows(b.postingsForMatchers(matchers)).labels) {
+      if (lb === undefined) continue;
+      const l = b.decodeLabels(lb);
       for (let i = 0; i < l.size; i++) names.add(l.nameAt(i));
     }
     return [...names].sort();
@@ -91,8 +93,9 @@ export class BlockQuerier implements Querier {
     if (!b.overlaps(Math.max(mint, this.mint), Math.min(maxt, this.maxt))) return [];
     if (matchers.length === 0) return (b.values.get(name)?.values ?? []).slice();
     const out = new Set<string>();
-    for (const id of b.postingsForMatchers(matchers)) {
-      const v = b.labelsOf(id).get(name);
+    for (const lb of b.seriesRows(b.postingsForMatchers(matchers)).labels) {
+      if (lb === undefined) continue;
+      const v = b.decodeLabels(lb).get(name);
       if (v !== '') out.add(v);
     }
     return [...out].sort();

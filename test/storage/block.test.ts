@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Block, Head, Labels, Matcher, STALE_NAN, StorageError, ValueType, writeBlock } from '../../storage/index.js';
 import { ALL, L, bits, countSamples, selectAll } from './helpers.js';
-import { frameCacheBytes, setFrameCacheBytes } from '../../storage/block/block.js';
+import { frameCacheBytes, rowCacheBytes, setFrameCacheBytes, setRowCacheBytes } from '../../storage/block/block.js';
 
 const hqOf = (head: Head) => head.querier(-Infinity, Infinity);
 
@@ -248,6 +248,39 @@ describe('block querier', () => {
       expect(() => setFrameCacheBytes(-1)).toThrow(/non-negative/);
     } finally {
       setFrameCacheBytes(old);
+    }
+  });
+
+  it('reads series rows through the shared row cache as without it (dense and sparse selections), and drops a closed block\'s pages', () => {
+    const head = fillHead(700);
+    const b = persist(head, newDir());
+    const hq = head.querier(-Infinity, Infinity);
+    const sels: Matcher[][] = [ALL, [new Matcher('=', '__name__', 'even')], [new Matcher('=~', 'i', '3|300|650|699')], [new Matcher('=', 'instance', 'host-2')]];
+    const read = (ms: Matcher[], mint = -Infinity, maxt = Infinity) => {
+      const q = b.querier(mint, maxt);
+      try {
+        return { data: selectAll(q, ms, mint, maxt), names: q.labelNames(ms, mint, maxt), values: q.labelValues('i', ms, mint, maxt) };
+      } finally {
+        q.close();
+      }
+    };
+    const old = setRowCacheBytes(0);
+    try {
+      const want = sels.map((ms) => ({ data: selectAll(hq, ms), names: hq.labelNames(ms, -Infinity, Infinity), values: hq.labelValues('i', ms, -Infinity, Infinity) }));
+      expect(sels.map((ms) => read(ms))).toEqual(want);
+      expect(rowCacheBytes()).toBe(0);
+      setRowCacheBytes(64 << 20);
+      expect(sels.map((ms) => read(ms))).toEqual(want);
+      const held = rowCacheBytes();
+      expect(held).toBeGreaterThan(0);
+      // Again from the cache, and a sparse selection after a dense one (pages cached, then ids looked up).
+      expect(sels.map((ms) => read(ms)).reverse()).toEqual(want.slice().reverse());
+      expect(read([new Matcher('=', 'i', '699')], T0 + 600_000, T0 + 700_000).data).toEqual(selectAll(hq, [new Matcher('=', 'i', '699')], T0 + 600_000, T0 + 700_000));
+      b.close();
+      expect(rowCacheBytes()).toBeLessThan(held);
+      expect(() => setRowCacheBytes(NaN)).toThrow(/non-negative/);
+    } finally {
+      setRowCacheBytes(old);
     }
   });
 
