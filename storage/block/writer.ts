@@ -328,14 +328,14 @@ export function* writeBlockSteps(dir: string, src: SeriesSource, opts: WriteBloc
 /**
  * Clips a series' chunks to [mint, maxt), drops samples not after the previous one (so
  * overlapping inputs merge without duplicates), and re-encodes them into chunks of up to
- * `chunkSamples` samples. Chunks that need no change are passed through when chunkSamples is 0.
+ * `chunkSamples` samples. Chunks that need no change (in range, in order, none deleted, of about that size) are passed through.
  */
 export class Rechunker {
   private readonly it = new XorIterator();
   constructor(private readonly chunkSamples: number) {}
 
   run(chunks: readonly SourceChunk[], mint: number, maxt: number): SourceChunk[] {
-    if (this.chunkSamples === 0 && passThrough(chunks, mint, maxt)) return chunks.slice();
+    if (passThrough(chunks, mint, maxt, this.chunkSamples)) return chunks.slice();
     for (let i = 1; i < chunks.length; i++) {
       if (chunks[i]!.mint <= chunks[i - 1]!.maxt) return this.runOverlapping(chunks, mint, maxt);
     }
@@ -417,10 +417,13 @@ function inIntervals(iv: readonly number[], t: number): boolean {
   return false;
 }
 
-function passThrough(chunks: readonly SourceChunk[], mint: number, maxt: number): boolean {
+function passThrough(chunks: readonly SourceChunk[], mint: number, maxt: number, limit: number): boolean {
   let last = -Infinity;
-  for (const c of chunks) {
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i]!;
     if (c.deleted !== undefined || c.mint < mint || c.maxt >= maxt || c.mint <= last) return false;
+    // With a chunk size: chunks already of about that size (none over it, none but the last under half of it).
+    if (limit > 0 && (c.numSamples > limit || (i < chunks.length - 1 && c.numSamples * 2 < limit) || c.numSamples === 0)) return false;
     last = c.maxt;
   }
   return true;

@@ -321,6 +321,17 @@ describe('block querier', () => {
     // By default chunks hold 120 samples as the head's (480 samples a series: 4 chunks).
     const d = persist(head, newDir());
     expect(d.meta.stats.numChunks).toBe(200 * 4);
+    // The head's chunks are already of that size: stored as they are, not re-encoded.
+    const hc = head.chunkSeries(T0, T0 + H2);
+    const stored = d.allSeries();
+    while (hc.next()) {
+      const bs = stored.next();
+      expect(bs.done).toBe(false);
+      const want = hc.at().chunks.map((c) => Buffer.from(c.bytes).toString('hex'));
+      expect((bs.value as { chunks: Array<{ bytes: Uint8Array }> }).chunks.map((c) => Buffer.from(c.bytes).toString('hex'))).toEqual(want);
+    }
+    hc.close();
+    expect(stored.next().done).toBe(true);
     expect(selectAll(d.querier(-Infinity, Infinity))).toEqual(selectAll(b.querier(-Infinity, Infinity)));
     const got = selectAll(b.querier(-Infinity, Infinity));
     expect(countSamples(got)).toBe(200 * 480);
