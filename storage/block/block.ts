@@ -559,22 +559,26 @@ export class Block {
    */
   *allSeries(): Generator<BlockSeries> {
     const n = this.meta.stats.numSeries;
-    const stmt = this.db.prepare('SELECT labels, mint, off, len FROM series WHERE id = ?').raw();
-    for (let id = 1; id <= n; id++) {
-      const row = stmt.get(id) as [Uint8Array, number, number, number] | undefined;
-      if (row === undefined) throw new StorageError('corrupt', `block ${this.ulid}: series ${id} is missing`);
-      const [lb, dmint, off, len] = row;
-      const mint = this.meta.minTime + dmint;
-      const data = this.readStream(off, len).slice();
-      const labels = Labels.fromSortedPairsUnsafe(decodeLabelRefs(lb, this.symbols));
-      const refs = decodeChunkList(data, mint);
-      const tomb = this.tombstones.get(id);
-      const chunks: SourceChunk[] = refs.map((r) => {
-        const bytes = data.subarray(r.off, r.off + r.len);
-        const c = { mint: r.mint, maxt: r.maxt, numSamples: (bytes[0]! << 8) | bytes[1]!, bytes };
-        return tomb === undefined ? c : { ...c, deleted: tomb };
-      });
-      yield { id, labels, chunks };
+    // Rows by pages of ROW_PAGE ids (one range scan each, fetched whole: the generator yields between reads).
+    for (let lo = 1; lo <= n; lo += ROW_PAGE) {
+      const hi = Math.min(n, lo + ROW_PAGE - 1);
+      const rows = this.stmtRange.all(lo, hi) as Array<[number, Uint8Array, number, number, number, number]>;
+      for (let k = 0, id = lo; id <= hi; id++, k++) {
+        const row = rows[k];
+        if (row === undefined || row[0] !== id) throw new StorageError('corrupt', `block ${this.ulid}: series ${id} is missing`);
+        const [, lb, dmint, , off, len] = row;
+        const mint = this.meta.minTime + dmint;
+        const data = this.readStream(off, len).slice();
+        const labels = Labels.fromSortedPairsUnsafe(decodeLabelRefs(lb, this.symbols));
+        const refs = decodeChunkList(data, mint);
+        const tomb = this.tombstones.get(id);
+        const chunks: SourceChunk[] = refs.map((r) => {
+          const bytes = data.subarray(r.off, r.off + r.len);
+          const c = { mint: r.mint, maxt: r.maxt, numSamples: (bytes[0]! << 8) | bytes[1]!, bytes };
+          return tomb === undefined ? c : { ...c, deleted: tomb };
+        });
+        yield { id, labels, chunks };
+      }
     }
   }
 
