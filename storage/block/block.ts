@@ -414,19 +414,19 @@ export class Block {
   }
 
   /** Bytes [off, off + len) of the logical chunk stream (a view of a cached frame or row when it lies in one). */
-  private readStream(off: number, len: number): Uint8Array {
+  private readStream(off: number, len: number, keep = true): Uint8Array {
     const F = this.frameBytes;
     if (F === 0) return this.readRaw(off, len);
     const f0 = Math.floor(off / F), f1 = Math.floor((off + len - 1) / F);
     if (f0 === f1) {
-      const fr = this.frame(f0);
+      const fr = this.frame(f0, keep);
       if (off - f0 * F + len > fr.length) throw new StorageError('corrupt', `block ${this.ulid}: frame ${f0} is short`);
       return fr.subarray(off - f0 * F, off - f0 * F + len);
     }
     const out = new Uint8Array(len);
     let w = 0;
     for (let f = f0; f <= f1; f++) {
-      const fr = this.frame(f);
+      const fr = this.frame(f, keep);
       const from = f === f0 ? off - f0 * F : 0;
       const n = Math.min(fr.length - from, len - w);
       out.set(fr.subarray(from, from + n), w);
@@ -436,7 +436,8 @@ export class Block {
     return out;
   }
 
-  private frame(f: number): Uint8Array {
+  /** Frame `f` inflated; `keep`: put it in the shared cache (not for whole-block scans, which would evict the hot frames). */
+  private frame(f: number, keep: boolean): Uint8Array {
     if (f === this.cacheFrameId) return this.cacheFrame!;
     if (f >= this.frameOff.length) throw new StorageError('corrupt', `block ${this.ulid}: frame ${f} is missing`);
     let fr = frameCache.get(this.serial + f);
@@ -452,7 +453,7 @@ export class Block {
     }
     this.cacheFrameId = f;
     this.cacheFrame = fr;
-    frameCache.set(this.serial + f, fr);
+    if (keep) frameCache.set(this.serial + f, fr);
     return fr;
   }
 
@@ -568,7 +569,7 @@ export class Block {
         if (row === undefined || row[0] !== id) throw new StorageError('corrupt', `block ${this.ulid}: series ${id} is missing`);
         const [, lb, dmint, , off, len] = row;
         const mint = this.meta.minTime + dmint;
-        const data = this.readStream(off, len).slice();
+        const data = this.readStream(off, len, false).slice();
         const labels = Labels.fromSortedPairsUnsafe(decodeLabelRefs(lb, this.symbols));
         const refs = decodeChunkList(data, mint);
         const tomb = this.tombstones.get(id);

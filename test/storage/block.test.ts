@@ -228,6 +228,11 @@ describe('block querier', () => {
       expect(frameCacheBytes()).toBe(0);
       setFrameCacheBytes(64 << 20);
       const before = frameCacheBytes();
+      // A whole-block scan (compaction) does not fill the cache.
+      let all = 0;
+      for (const bs of b.allSeries()) all += bs.chunks.length;
+      expect(all).toBe(b.meta.stats.numChunks);
+      expect(frameCacheBytes()).toBe(before);
       // Interleaved reads: a window of every series, then all of it, twice (second time from the cache).
       const window = read(b, T0 + H2 - 600_000, T0 + H2);
       expect(frameCacheBytes()).toBeGreaterThan(before);
