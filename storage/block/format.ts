@@ -103,26 +103,43 @@ export function encodeChunkList(out: Bytes, rowMint: number, chunks: ReadonlyArr
 
 /** Decodes the chunk list header of a series blob (inverse of {@link encodeChunkList}). */
 export function decodeChunkList(data: Uint8Array, rowMint: number): ChunkRef[] {
-  const r = new VarintReader(data);
-  const n = r.uvarint();
-  if (n > data.length) throw new RangeError(`chunk count ${n} exceeds the blob size ${data.length}`);
-  const out: ChunkRef[] = new Array(n);
-  let prev = rowMint;
-  for (let i = 0; i < n; i++) {
-    const mint = prev + r.uvarint();
-    const maxt = mint + r.uvarint();
-    const len = r.uvarint();
-    out[i] = { mint, maxt, off: 0, len };
-    prev = maxt;
-  }
-  let off = r.pos;
-  for (let i = 0; i < n; i++) {
-    const c = out[i]!;
-    c.off = off;
-    off += c.len;
-  }
-  if (off !== data.length) throw new RangeError(`chunk lengths add up to ${off} bytes, the blob has ${data.length}`);
+  const out = decodeChunkHeader(data, rowMint, data.length);
+  if (out === undefined) throw new RangeError('varint runs past the end of its buffer');
   return out;
+}
+
+/**
+ * Decodes the chunk list header from `data`, the first bytes of a series blob of `total`
+ * bytes; offsets are from the blob's start. Undefined when `data` ends inside the header (read
+ * more); throws when the header is invalid for a blob of `total` bytes.
+ */
+export function decodeChunkHeader(data: Uint8Array, rowMint: number, total: number): ChunkRef[] | undefined {
+  const r = new VarintReader(data);
+  const short = (): boolean => r.pos >= data.length && data.length < total;
+  try {
+    const n = r.uvarint();
+    if (n > total) throw new RangeError(`chunk count ${n} exceeds the blob size ${total}`);
+    const out: ChunkRef[] = new Array(n);
+    let prev = rowMint;
+    for (let i = 0; i < n; i++) {
+      const mint = prev + r.uvarint();
+      const maxt = mint + r.uvarint();
+      const len = r.uvarint();
+      out[i] = { mint, maxt, off: 0, len };
+      prev = maxt;
+    }
+    let off = r.pos;
+    for (let i = 0; i < n; i++) {
+      const c = out[i]!;
+      c.off = off;
+      off += c.len;
+    }
+    if (off !== total) throw new RangeError(`chunk lengths add up to ${off} bytes, the blob has ${total}`);
+    return out;
+  } catch (err) {
+    if (short()) return undefined;
+    throw err;
+  }
 }
 
 /** Label blob: `pairs:uvarint`, then per label `name symbol:uvarint`, `value symbol:uvarint`. */

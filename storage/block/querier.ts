@@ -6,10 +6,14 @@ import type { Labels } from '../labels.js';
 import type { Matcher } from '../matchers.js';
 import { ValueType, StorageError, type Querier, type SampleIterator, type SelectHints, type Series, type SeriesSet } from '../interface.js';
 import { XorIterator } from '../chunks/index.js';
-import { decodeChunkList, type ChunkRef } from './format.js';
+import { decodeChunkHeader, decodeChunkList, type ChunkRef } from './format.js';
 import type { Block } from './block.js';
 
 const EMPTY_BYTES = new Uint8Array(0);
+/** Chunk lists longer than this are read in two steps (header, then the chunks in the window): they span frames. */
+const PARTIAL_READ_BYTES = 4096;
+/** Bytes read for a chunk list header first (about 50 chunks' entries; a longer header is read whole). */
+const HEADER_PROBE_BYTES = 512;
 
 export class BlockQuerier implements Querier {
   private closed = false;
@@ -56,14 +60,29 @@ export class BlockQuerier implements Querier {
           out.push(new BlockSeries(b.decodeLabels(lb), EMPTY_BYTES, [], lo, hi, tomb));
           continue;
         }
-        const data = b.chunkData(loc[4 * k + 2]!, loc[4 * k + 3]!);
-        const refs = decodeChunkList(data, rmint);
+        const off = loc[4 * k + 2]!, len = loc[4 * k + 3]!;
+        let data: Uint8Array | undefined;
+        let refs: ChunkRef[] | undefined;
+        if (len > PARTIAL_READ_BYTES) {
+          // A long chunk list (a big compacted block): its header first, then only the chunks in the window.
+          refs = decodeChunkHeader(b.chunkData(off, HEADER_PROBE_BYTES), rmint, len);
+        }
+        if (refs === undefined) {
+          data = b.chunkData(off, len);
+          refs = decodeChunkList(data, rmint);
+        }
         // Chunk-level pruning: keep only chunks meeting [lo, hi].
         let first = 0, last = refs.length;
         while (first < last && refs[first]!.maxt < lo) first++;
         while (last > first && refs[last - 1]!.mint > hi) last--;
         if (first === last) continue;
-        out.push(new BlockSeries(b.decodeLabels(lb), data, refs.slice(first, last), lo, hi, tomb));
+        let kept = refs.slice(first, last);
+        if (data === undefined) {
+          const from = kept[0]!.off, to = kept[kept.length - 1]!.off + kept[kept.length - 1]!.len;
+          data = b.chunkData(off + from, to - from);
+          kept = kept.map((r) => ({ mint: r.mint, maxt: r.maxt, off: r.off - from, len: r.len }));
+        }
+        out.push(new BlockSeries(b.decodeLabels(lb), data, kept, lo, hi, tomb));
       } catch (err) {
         // A damaged series: skip it, say so, keep answering with the others.
         if (bad++ < 5) warnings.push(`block ${b.ulid}: series ${id} unreadable: ${(err as Error).message}`);

@@ -289,6 +289,27 @@ describe('block querier', () => {
     }
   });
 
+  it('reads only the chunks in the window of long chunk lists (header first), as the head answers', () => {
+    const head = fillHead(6, 1000); // 7,200 samples a series: chunk lists of many KiB
+    const hq = head.querier(-Infinity, Infinity);
+    for (const chunkSamples of [120, 20]) {
+      const b = persist(head, newDir(), { chunkSamples }); // 20: a header longer than the first probe
+      for (const [mint, maxt] of [[-Infinity, Infinity], [T0, T0 + 60_000], [T0 + 3_000_000, T0 + 3_300_000], [T0 + H2 - 300_000, T0 + H2], [T0 + 1_234_567, T0 + 5_432_100], [T0 + H2 - 1, T0 + H2 + 1]] as const) {
+        const q = b.querier(mint, maxt);
+        expect(selectAll(q, ALL, mint, maxt)).toEqual(selectAll(hq, ALL, mint, maxt));
+        // Seeking inside the window of a partially read list.
+        const ss = q.select(ALL, mint, maxt);
+        while (ss.next()) {
+          const it = ss.at().iterator();
+          const target = mint === -Infinity ? T0 + 4_000_000 : (mint + maxt) / 2;
+          if (it.seek(target) !== ValueType.None) expect(it.atT()).toBeGreaterThanOrEqual(target);
+        }
+        q.close();
+      }
+      b.close();
+    }
+  });
+
   it('answers label-only selects from the index without reading chunks', () => {
     const q = block.querier(-Infinity, Infinity);
     const ss = q.select([new Matcher('=', 'job', 'node')], T0 + 60_000, T0 + 120_000, { labelsOnly: true });
