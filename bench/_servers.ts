@@ -116,3 +116,28 @@ export function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/**
+ * Waits (at most 150 s) until the server has persisted the older part of its head into blocks
+ * and stopped doing so, so the timings measure queries, not the background compaction.
+ */
+export async function settled(url: string): Promise<void> {
+  const blocks = async (): Promise<number> => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const m = /^prometheus_tsdb_blocks_loaded (\S+)$/m.exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  const deadline = Date.now() + 150_000;
+  let last = -1;
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    const n = await blocks();
+    if (n !== last) {
+      last = n;
+      since = Date.now();
+    } else if (n > 0 && Date.now() - since > 10_000) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  process.stderr.write(`Sextant still compacting after 150 s (${last} blocks); measuring anyway\n`);
+}
+

@@ -2,20 +2,25 @@
  * `npm run bench -- api [--series N] [--points N] [--repeats N]`: the same query_range answer
  * (default 1,000 series × 1,000 points at 15 s) served by Sextant and by Prometheus 2.42 from
  * the same samples, in the same run. Prometheus gets the samples by backfill (`promtool tsdb
- * create-blocks-from openmetrics`), Sextant through its remote-write receiver. Measured: time to
- * the last byte of the response over loopback, plain and gzip, median of the repeats, and the
+ * create-blocks-from openmetrics`), Sextant through its remote-write receiver. Measured (with
+ * curl as the client when installed): time to the last byte of the response over loopback,
+ * plain and gzip (compressed bytes, not decompressed), median of the repeats, and the
  * ratio sextant/prometheus (goal: at most 1). The two bodies are compared byte for byte.
  */
 import { request } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import snappy from 'snappyjs';
 import { encodeWriteRequest, type WriteSeries } from '../src/remote/codec.js';
 import { report, note } from './report.js';
-import { havePrometheus, median, PROMTOOL, startServer, type ServerProcess } from './_servers.js';
+import { havePrometheus, median, PROMTOOL, settled, startServer, type ServerProcess } from './_servers.js';
 
 const STEP = 15_000;
+const execFileAsync = promisify(execFile);
+const HAVE_CURL = existsSync('/usr/bin/curl');
 
 function arg(args: string[], name: string, def: number): number {
   const i = args.indexOf(`--${name}`);
@@ -78,6 +83,18 @@ async function remoteWrite(url: string, data: ReturnType<typeof dataset>, start:
   }
 }
 
+/**
+ * Time to the last byte as curl measures it (a native client, so the figure is the server's
+ * and the loopback's, not this process's JSON-reading speed); falls back to Node's client.
+ */
+async function curlTime(base: string, path: string, gzip: boolean): Promise<number> {
+  const args = ['-s', '-o', '/dev/null', '-w', '%{http_code} %{time_total}', ...(gzip ? ['-H', 'Accept-Encoding: gzip'] : []), `${base}${path}`];
+  const { stdout } = await execFileAsync('curl', args);
+  const [code, total] = stdout.trim().split(' ');
+  if (code !== '200') throw new Error(`${base}${path}: HTTP ${code}`);
+  return Number(total) * 1000;
+}
+
 /** GETs `path`, reading every byte; resolves to the wall time (ms) and the raw body. */
 function timeToLastByte(base: string, path: string, gzip: boolean): Promise<{ ms: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -122,6 +139,7 @@ export async function run(args: string[]): Promise<void> {
     });
     sextant = await startServer('sextant', { args: ['--web.enable-remote-write-receiver'] });
     await remoteWrite(sextant.url, data, start);
+    await settled(sextant.url);
 
     const path = `/api/v1/query_range?query=bench_requests_total&start=${start / 1000}&end=${end / 1000}&step=15`;
     const [a, b] = await Promise.all([timeToLastByte(sextant.url, path, false), timeToLastByte(prom.url, path, false)]);
@@ -134,7 +152,9 @@ export async function run(args: string[]): Promise<void> {
       const times: Record<string, number[]> = { sextant: [], prometheus: [] };
       for (let i = 0; i < repeats; i++) {
         // Alternate the order so neither server always runs on a warmer machine.
-        for (const s of i % 2 ? [prom, sextant] : [sextant, prom]) times[s.name]!.push((await timeToLastByte(s.url, path, gzip)).ms);
+        for (const s of i % 2 ? [prom, sextant] : [sextant, prom]) {
+          times[s.name]!.push(HAVE_CURL ? await curlTime(s.url, path, gzip) : (await timeToLastByte(s.url, path, gzip)).ms);
+        }
       }
       const sx = median(times.sextant!);
       const pr = median(times.prometheus!);

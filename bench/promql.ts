@@ -37,7 +37,7 @@ import { setErrorClassifier } from '../src/web/api/index.js';
 import { note, report } from './report.js';
 import snappy from 'snappyjs';
 import { encodeWriteRequest } from '../src/remote/codec.js';
-import { startServer, type ServerProcess } from './_servers.js';
+import { settled, startServer, type ServerProcess } from './_servers.js';
 
 const BENCH = 'promql';
 const STEP = 30_000;
@@ -265,30 +265,6 @@ async function loadServer(url: string, fams: Family[], base: number, points: num
     });
     if (res.status !== 204) throw new Error(`remote write into Sextant: ${res.status} ${await res.text()}`);
   }
-}
-
-/**
- * Waits (at most 150 s) until the server has persisted the older part of its head into blocks
- * and stopped doing so, so the timings measure queries, not the background compaction.
- */
-async function settled(url: string): Promise<void> {
-  const blocks = async (): Promise<number> => {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    const m = /^prometheus_tsdb_blocks_loaded (\S+)$/m.exec(text);
-    return m ? Number(m[1]) : 0;
-  };
-  const deadline = Date.now() + 150_000;
-  let last = -1;
-  let since = Date.now();
-  while (Date.now() < deadline) {
-    const n = await blocks();
-    if (n !== last) {
-      last = n;
-      since = Date.now();
-    } else if (n > 0 && Date.now() - since > 10_000) return;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  note(`promql bench: Sextant still compacting after 150 s (${last} blocks); measuring anyway`);
 }
 
 /** Appends in time order, one commit per 30 s round (as scrapes would), into a default Head. */

@@ -46,7 +46,7 @@ export interface StorageOptions {
    * makes the head persistable). 0 = never: call `compact()`.
    */
   compactInterval?: number;
-  /** Samples per chunk in blocks (default 1200; see WriteBlockOptions.chunkSamples). */
+  /** Samples per chunk in blocks (default 120; see WriteBlockOptions.chunkSamples). */
   chunkSamples?: number;
 }
 
