@@ -882,6 +882,12 @@ function toRangeValue(v: Val, ev: Evaluator, ctx: QueryContext): QueryValue {
     let cnt = 0;
     for (let i = 0; i < ev.n; i++) cnt += s.has[i]!;
     if (cnt === 0) continue;
+    if (cnt === ev.n) {
+      // A value at every step (the common case): hand out the step grid and the values as they
+      // are instead of copying them. Result arrays are read-only for callers.
+      series.push({ labels: s.labels, t: ev.times, v: s.v });
+      continue;
+    }
     const t = new Float64Array(cnt);
     const vals = new Float64Array(cnt);
     let k = 0;

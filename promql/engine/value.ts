@@ -11,7 +11,7 @@ export interface InstantSample {
   readonly v: number;
 }
 
-/** One series of a matrix: `t[i]` (ms) and `v[i]` for i < t.length, in time order. */
+/** One series of a matrix: `t[i]` (ms) and `v[i]` for i < t.length, in time order. Read-only: series may share `t` (the step grid). */
 export interface RangeSeries {
   readonly labels: Labels;
   readonly t: Float64Array;

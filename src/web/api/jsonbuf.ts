@@ -8,6 +8,8 @@ import { formatSampleValue } from './format.js';
 const CHUNK = 256 * 1024;
 const QUOTE = 0x22;
 const ZERO = 0x30;
+/** "00" … "99" as bytes: the digits of 0…99 at [2n, 2n+1]. */
+const PAIRS = Uint8Array.from({ length: 200 }, (_, i) => ZERO + (i & 1 ? (i >> 1) % 10 : Math.floor((i >> 1) / 10)));
 
 export class JsonChunks {
   private buf = Buffer.allocUnsafe(CHUNK);
@@ -125,16 +127,22 @@ export class JsonChunks {
       for (let k = 0; k < stamp.length; k++) buf[p++] = stamp[k]!;
       if (v >= 0 && v < 2147483648 && (v | 0) === v && !(v === 0 && 1 / v < 0)) {
         buf[p++] = QUOTE;
-        let len = 1;
-        for (let x = v; x >= 10; x = (x / 10) | 0) len++;
+        const len = v < 10 ? 1 : v < 100 ? 2 : v < 1e3 ? 3 : v < 1e4 ? 4 : v < 1e5 ? 5 : v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : v < 1e9 ? 9 : 10;
         let q = p + len;
         p = q;
         let x = v;
-        do {
-          const d = (x / 10) | 0;
-          buf[--q] = ZERO + x - d * 10;
+        // Two digits per division.
+        while (x >= 100) {
+          const d = (x / 100) | 0;
+          const r = (x - d * 100) << 1;
+          buf[--q] = PAIRS[r + 1]!;
+          buf[--q] = PAIRS[r]!;
           x = d;
-        } while (x > 0);
+        }
+        if (x >= 10) {
+          buf[--q] = PAIRS[(x << 1) + 1]!;
+          buf[--q] = PAIRS[x << 1]!;
+        } else buf[--q] = ZERO + x;
         buf[p++] = QUOTE;
         buf[p++] = 0x5d;
         this.pos = p;
