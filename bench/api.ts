@@ -120,7 +120,7 @@ export async function run(args: string[]): Promise<void> {
   }
   const series = arg(args, 'series', 1000);
   const points = arg(args, 'points', 1000);
-  const repeats = arg(args, 'repeats', 7);
+  const repeats = arg(args, 'repeats', 15);
   const end = Math.floor((Date.now() - 15 * 60_000) / STEP) * STEP;
   const start = end - (points - 1) * STEP;
   const data = dataset(series, points, start);
