@@ -3,6 +3,7 @@
  * loaded at open; series labels and chunks are read on demand. Tombstones (deletions) live
  * in the block file's `tombstones` table, written in a SQLite transaction, and in memory.
  */
+import { mergeInterval } from '../tombstones.js';
 import * as fs from 'node:fs';
 import { basename } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
@@ -611,28 +612,6 @@ export class Block {
     this.tombstones = next;
     return hit.length;
   }
-}
-
-/** Merges [a, b] into sorted disjoint intervals (touching ones join). */
-export function mergeInterval(old: readonly number[], mint: number, maxt: number): number[] {
-  const merged: number[] = [];
-  let a = mint, b = maxt, placed = false;
-  for (let i = 0; i < old.length; i += 2) {
-    const x = old[i]!, y = old[i + 1]!;
-    if (y + 1 < a) merged.push(x, y);
-    else if (b + 1 < x) {
-      if (!placed) {
-        merged.push(a, b);
-        placed = true;
-      }
-      merged.push(x, y);
-    } else {
-      a = Math.min(a, x);
-      b = Math.max(b, y);
-    }
-  }
-  if (!placed) merged.push(a, b);
-  return merged;
 }
 
 function sortValues(entries: Array<{ value: string; sym: number }>): ValueList {

@@ -2,6 +2,7 @@
  * Reading a block: series in label order (series ids are assigned in label order when the
  * block is written), chunk-level pruning by each chunk's [mint, maxt], tombstones applied.
  */
+import { coveredAt, tombstoneCursor } from '../tombstones.js';
 import type { Labels } from '../labels.js';
 import type { Matcher } from '../matchers.js';
 import { ValueType, StorageError, type Querier, type SampleIterator, type SelectHints, type Series, type SeriesSet } from '../interface.js';
@@ -244,9 +245,8 @@ export class ChunkListIterator implements SampleIterator {
 
   private deleted(t: number): boolean {
     const tomb = this.tomb!;
-    let i = this.ti;
-    while (i < tomb.length && tomb[i + 1]! < t) i += 2;
-    this.ti = i;
-    return i < tomb.length && tomb[i]! <= t;
+    this.ti = tombstoneCursor(tomb, this.ti, t);
+    return coveredAt(tomb, this.ti, t);
   }
+
 }

@@ -13,6 +13,7 @@
  * different series; the appender also checks the labels it is given against the ref's
  * series (an identity check when the caller passes back the same `Labels` object).
  */
+import { mergeInterval } from '../tombstones.js';
 import { Labels, isValidLabelName, isWellFormed } from '../labels.js';
 import type { Matcher } from '../matchers.js';
 import {
@@ -776,25 +777,7 @@ export class Head implements Appendable, Queryable {
 
   /** @internal */
   addTombstone(slot: number, mint: number, maxt: number): void {
-    const old = this.tombstones.get(slot) ?? [];
-    const merged: number[] = [];
-    let a = mint, b = maxt, placed = false;
-    for (let i = 0; i < old.length; i += 2) {
-      const x = old[i]!, y = old[i + 1]!;
-      if (y + 1 < a) merged.push(x, y);
-      else if (b + 1 < x) {
-        if (!placed) {
-          merged.push(a, b);
-          placed = true;
-        }
-        merged.push(x, y);
-      } else {
-        a = Math.min(a, x);
-        b = Math.max(b, y);
-      }
-    }
-    if (!placed) merged.push(a, b);
-    this.tombstones.set(slot, merged);
+    this.tombstones.set(slot, mergeInterval(this.tombstones.get(slot) ?? [], mint, maxt));
   }
 
   // ---------------------------------------------------------------- truncation

@@ -4,6 +4,7 @@
  * wholly visible or not at all; iterators then decode lazily. Memory the head frees while
  * the querier is open is kept until `close()` (see `Reclaimer`).
  */
+import { coveredAt, tombstoneCursor } from '../tombstones.js';
 import { Labels } from '../labels.js';
 import type { Matcher } from '../matchers.js';
 import { ValueType, StorageError, type Querier, type SampleIterator, type SelectHints, type Series, type SeriesSet } from '../interface.js';
@@ -372,9 +373,8 @@ class HeadIterator implements SampleIterator {
 
   private deleted(t: number): boolean {
     const tomb = this.s.tomb!;
-    let i = this.ti;
-    while (i < tomb.length && tomb[i + 1]! < t) i += 2;
-    this.ti = i;
-    return i < tomb.length && tomb[i]! <= t;
+    this.ti = tombstoneCursor(tomb, this.ti, t);
+    return coveredAt(tomb, this.ti, t);
   }
+
 }
