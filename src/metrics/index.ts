@@ -9,7 +9,6 @@ export {
   GaugeVec,
   HistogramVec,
   DEFAULT_BUCKETS,
-  formatMetricValue,
   type MetricType,
 } from './registry.js';
 export { registerProcessMetrics } from './process.js';

@@ -6,6 +6,8 @@
  * callbacks for values that are cheaper to read on scrape (head series, process stats).
  */
 
+import { escapeHelp, escapeLabelValue, formatGoFloat } from '../exposition/index.js';
+
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
 
 interface Family {
@@ -16,21 +18,7 @@ interface Family {
   write(out: string[]): void;
 }
 
-function escapeLabelValue(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
 
-function escapeHelp(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-}
-
-/** Go's text-format float: integers without exponent up to 1e21, special values spelled out. */
-export function formatMetricValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v);
-}
 
 function labelString(names: readonly string[], values: readonly string[], extra?: string): string {
   if (names.length === 0 && !extra) return '';
@@ -121,7 +109,7 @@ export class CounterVec extends Vec<Counter> {
     return new Counter();
   }
   protected writeChild(out: string[], labels: string[], c: Counter): void {
-    out.push(`${this.name}${labelString(this.labelNames, labels)} ${formatMetricValue(c.value)}`);
+    out.push(`${this.name}${labelString(this.labelNames, labels)} ${formatGoFloat(c.value)}`);
   }
 }
 
@@ -131,7 +119,7 @@ export class GaugeVec extends Vec<Gauge> {
     return new Gauge();
   }
   protected writeChild(out: string[], labels: string[], g: Gauge): void {
-    out.push(`${this.name}${labelString(this.labelNames, labels)} ${formatMetricValue(g.value)}`);
+    out.push(`${this.name}${labelString(this.labelNames, labels)} ${formatGoFloat(g.value)}`);
   }
 }
 
@@ -152,11 +140,11 @@ export class HistogramVec extends Vec<Histogram> {
   }
   protected writeChild(out: string[], labels: string[], h: Histogram): void {
     for (let i = 0; i < this.buckets.length; i++) {
-      const le = `le="${formatMetricValue(this.buckets[i]!)}"`;
+      const le = `le="${formatGoFloat(this.buckets[i]!)}"`;
       out.push(`${this.name}_bucket${labelString(this.labelNames, labels, le)} ${h.counts[i]}`);
     }
     out.push(`${this.name}_bucket${labelString(this.labelNames, labels, 'le="+Inf"')} ${h.count}`);
-    out.push(`${this.name}_sum${labelString(this.labelNames, labels)} ${formatMetricValue(h.sum)}`);
+    out.push(`${this.name}_sum${labelString(this.labelNames, labels)} ${formatGoFloat(h.sum)}`);
     out.push(`${this.name}_count${labelString(this.labelNames, labels)} ${h.count}`);
   }
 }
@@ -172,12 +160,12 @@ class CollectedFamily implements Family {
   write(out: string[]): void {
     const r = this.collect();
     if (typeof r === 'number') {
-      out.push(`${this.name} ${formatMetricValue(r)}`);
+      out.push(`${this.name} ${formatGoFloat(r)}`);
       return;
     }
     for (const { labels, value } of r) {
       const names = Object.keys(labels);
-      out.push(`${this.name}${labelString(names, names.map((n) => labels[n]!))} ${formatMetricValue(value)}`);
+      out.push(`${this.name}${labelString(names, names.map((n) => labels[n]!))} ${formatGoFloat(value)}`);
     }
   }
 }
@@ -203,10 +191,10 @@ class CollectedSummary implements Family {
       const names = Object.keys(c.labels);
       const values = names.map((n) => c.labels[n]!);
       for (const [q, v] of c.quantiles) {
-        out.push(`${this.name}${labelString([...names, 'quantile'], [...values, formatMetricValue(q)])} ${formatMetricValue(v)}`);
+        out.push(`${this.name}${labelString([...names, 'quantile'], [...values, formatGoFloat(q)])} ${formatGoFloat(v)}`);
       }
-      out.push(`${this.name}_sum${labelString(names, values)} ${formatMetricValue(c.sum)}`);
-      out.push(`${this.name}_count${labelString(names, values)} ${formatMetricValue(c.count)}`);
+      out.push(`${this.name}_sum${labelString(names, values)} ${formatGoFloat(c.sum)}`);
+      out.push(`${this.name}_count${labelString(names, values)} ${formatGoFloat(c.count)}`);
     }
   }
 }

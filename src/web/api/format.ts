@@ -55,20 +55,3 @@ export function formatTimestampSeconds(ms: number): string {
   if (frac === 0) return sign + secs;
   return `${sign}${secs}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
 }
-
-/**
- * Go's `strconv.FormatFloat(v, 'g', -1, 64)`: exponent form (`1e+06`, `1.5e-05`) when the
- * decimal exponent is < -4 or >= 6 (Go uses precision 6 for that choice with shortest digits).
- */
-export function formatFloatG(v: number): string {
-  if (v !== v) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  const s = v.toExponential(); // shortest round-trip digits in exponent form, e.g. "1.5e+21"
-  const e = s.indexOf('e');
-  const exp = Number(s.slice(e + 1));
-  if (exp >= -4 && exp < 6) return formatFloatF(v);
-  const abs = Math.abs(exp);
-  return `${s.slice(0, e)}e${exp < 0 ? '-' : '+'}${abs < 10 ? '0' + abs : abs}`;
-}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatFloatG, formatSampleValue, formatTimestampSeconds } from '../../../src/web/api/format.js';
+import { formatSampleValue, formatTimestampSeconds } from '../../../src/web/api/format.js';
+import { formatGoFloat } from '../../../src/exposition/index.js';
 
 describe("Go's float formatting", () => {
   // Expected strings are what Go's strconv.FormatFloat(v, 'f', -1, 64) prints.
@@ -44,5 +45,5 @@ describe("Go's float formatting", () => {
     [1e100, '1e+100'],
     [-2.5, '-2.5'],
     [0, '0'],
-  ])('%%g of %s → %s', (v, want) => expect(formatFloatG(v)).toBe(want));
+  ])('%%g of %s → %s', (v, want) => expect(formatGoFloat(v)).toBe(want));
 });
