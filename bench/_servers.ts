@@ -26,7 +26,7 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -42,6 +42,21 @@ function procStat(pid: number): { cpu: number; rss: number } {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields after the command: utime is the 12th, stime the 13th, rss (pages) the 22nd.
   return { cpu: (Number(f[11]) + Number(f[12])) / 100, rss: Number(f[21]) * 4096 };
+}
+
+/** Polls `/-/ready` until 200, failing early if the process exits. */
+export async function waitReady(url: string, proc: ChildProcess, timeoutMs: number, output: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`exited (${proc.exitCode}): ${output()}`);
+    try {
+      if ((await fetch(`${url}/-/ready`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms: ${output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export interface StartOptions {
@@ -79,22 +94,11 @@ export async function startServer(name: 'sextant' | 'prometheus', opts: StartOpt
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (proc.exitCode !== null) {
-      await stop();
-      throw new Error(`${name} exited (${proc.exitCode}): ${err}`);
-    }
-    try {
-      if ((await fetch(`${url}/-/ready`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${name} not ready: ${err}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await waitReady(url, proc, 120_000, () => err);
+  } catch (e) {
+    await stop();
+    throw new Error(`${name}: ${(e as Error).message}`);
   }
   return {
     name,

@@ -20,9 +20,8 @@
  * `npm run bench -- promql [--hours 6] [--reps 5] [--only REGEX] [--direct]`
  * The generated data dir is cached in $TMPDIR/sextant-bench-promql-* between runs.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,7 +36,7 @@ import { setErrorClassifier } from '../src/web/api/index.js';
 import { note, report } from './report.js';
 import snappy from 'snappyjs';
 import { encodeWriteRequest } from '../src/remote/codec.js';
-import { settled, startServer, type ServerProcess } from './_servers.js';
+import { freePort, settled, startServer, waitReady, type ServerProcess } from './_servers.js';
 
 const BENCH = 'promql';
 const STEP = 30_000;
@@ -283,31 +282,6 @@ function loadHead(fams: Family[], base: number, points: number): Head {
   return head;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}`);
-    try {
-      const r = await fetch(`${url}/-/ready`);
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('prometheus did not become ready');
-}
 
 /**
  * Where 2.42 and 3.x differ by design, the Sextant query that reproduces 2.42's result, used

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { ParsedFlags } from './flags/index.js';
 import { parseDurationFlag, parseSizeFlag } from './flags/index.js';
-import { createLogger, type LogFormat, type LogLevel, type Logger } from './log/index.js';
+import { createLogger, type LogFormat, type LogLevel } from './log/index.js';
 import { Registry, registerProcessMetrics } from './metrics/index.js';
 import { BUILD_INFO } from './version.js';
 import { createWebServer, normalizeRoutePrefix, parseListenAddress } from './web/server.js';

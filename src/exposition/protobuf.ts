@@ -58,7 +58,6 @@ export class ProtobufParser implements MetricParser {
   private msgIndex = 0;
 
   // Current family.
-  private famS = 0;
   private famE = 0;
   private nameS = 0;
   private nameE = 0;
@@ -231,7 +230,6 @@ export class ProtobufParser implements MetricParser {
       this.p = this.pos;
       const e = this.sub(this.end);
       const s = this.p;
-      this.famS = s;
       this.famE = e;
       this.pos = e;
       this.nameS = this.nameE = this.helpS = this.helpE = this.unitS = this.unitE = 0;

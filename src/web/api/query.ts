@@ -13,9 +13,7 @@ import { parseDurationParam, parseLimitParam, parseOptionalTimeParam, parseTimeP
 import { formatSampleValue, formatTimestampSeconds } from './format.js';
 import { registerFormParser } from './form.js';
 import { JsonChunks } from './jsonbuf.js';
-
-/** Prometheus's limit on points per series of a range query. */
-export const MAX_POINTS_PER_SERIES = 11_000;
+import { checkRangeResolution } from '../../../promql/index.js';
 
 /** A query result, in the shape the PromQL engine returns it. */
 export type QueryValue =
@@ -201,9 +199,7 @@ export const queryApi: FastifyPluginAsync<QueryApiDeps> = async (app, deps) => {
     if (step <= 0) {
       throw ApiError.badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
     }
-    if ((end - start) / step > MAX_POINTS_PER_SERIES) {
-      throw ApiError.badData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
-    }
+    checkRangeResolution(start, end, step);
     const c = clientSignal(req);
     try {
       const opts = options(params, c.signal);
