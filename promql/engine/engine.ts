@@ -74,6 +74,9 @@ export interface QueryResult {
 }
 
 /** Query-wide state shared by the evaluator of a query and those of its subqueries. */
+/** Evaluators with at least this many steps check the deadline on every series. */
+const HEAVY_STEPS = 1024;
+
 export class QueryContext {
   readonly ann = new Annotations();
   current = 0;
@@ -102,8 +105,10 @@ export class QueryContext {
    * Checks the deadline and cancellation (cheap; call regularly). Returns true when the
    * asynchronous evaluation should hand the event loop back now (the caller then `yield`s).
    */
-  check(): boolean {
-    if ((this.ticks++ & 15) !== 0) return false;
+  check(heavy = false): boolean {
+    // Every 16th call reads the clock; a `heavy` call (one whose unit of work spans many
+    // steps) reads it every time, so a few long series still see the deadline.
+    if ((this.ticks++ & 15) !== 0 && !heavy) return false;
     this.checkNow();
     if (this.yieldEvery === 0) return false;
     const now = Date.now();
@@ -215,7 +220,7 @@ export class Evaluator {
   }
 
   *eval(e: Expr): Gen<Val> {
-    if (this.ctx.check()) yield;
+    if (this.ctx.check(this.n >= HEAVY_STEPS)) yield;
     switch (e.kind) {
       case 'number':
         return { kind: 'scalar', v: new Float64Array(this.n).fill(e.value) };
@@ -305,7 +310,7 @@ export class Evaluator {
     const n = this.n;
     const scratch = sink ? newSeries(Labels.EMPTY, n) : undefined;
     while (set.next()) {
-      if (this.ctx.check()) yield;
+      if (this.ctx.check(this.n >= HEAVY_STEPS)) yield;
       const s = set.at();
       const cnt = buf.fill(s.iterator(), mint, maxt, false);
       if (cnt === 0) continue;
@@ -349,7 +354,7 @@ export class Evaluator {
     const set = this.select(vs.matchers, rt - ms.range + 1, rt);
     const out: RawSeries[] = [];
     while (set.next()) {
-      if (this.ctx.check()) yield;
+      if (this.ctx.check(this.n >= HEAVY_STEPS)) yield;
       const s = set.at();
       const cnt = this.buf.fill(s.iterator(), rt - ms.range + 1, rt, true);
       if (cnt === 0) continue;
@@ -390,7 +395,7 @@ export class Evaluator {
     if (v.kind !== 'vector') throw new EngineError('execution', `subquery is only allowed on instant vector, got ${typeName(v)}`);
     const times = child.times;
     for (const s of v.series) {
-      if (this.ctx.check()) yield;
+      if (this.ctx.check(this.n >= HEAVY_STEPS)) yield;
       let cnt = 0;
       for (let i = 0; i < child.n; i++) cnt += s.has[i]!;
       const ts = new Float64Array(cnt);
@@ -529,7 +534,7 @@ export class Evaluator {
       const maxt = rt[n - 1]!;
       const set = this.select(vs.matchers, mint, maxt, name);
       while (set.next()) {
-        if (this.ctx.check()) yield;
+        if (this.ctx.check(this.n >= HEAVY_STEPS)) yield;
         const s = set.at();
         const cnt = this.buf.fill(s.iterator(), mint, maxt, true);
         if (cnt === 0) continue;

@@ -179,6 +179,15 @@ describe('engine', () => {
     expect(t.message).toBe('query timed out in expression evaluation');
   });
 
+  test('a timeout that expires while a few series with many steps are evaluated is still seen', () => {
+    // Two series, a 1 ms-step subquery over 20 minutes: 1.2 M steps per series and far fewer
+    // than 16 series, so only per-series checks on large evaluators can notice the deadline.
+    const two = load({ 'a{i="1"}': [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20], 'a{i="2"}': [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] });
+    const quick = new Engine({ timeout: 1 });
+    const t = errorOf(() => quick.range(two, 'sum(rate(a[1m:1ms]))', 0, 1_200_000, 60_000));
+    expect(t.type).toBe('timeout');
+  });
+
   test('the asynchronous API serves the event loop and stops when the client goes away', async () => {
     const big = new Head();
     const app = big.appender();
