@@ -214,7 +214,7 @@ export async function runServer(flags: ParsedFlags): Promise<number> {
         serverTime: new Date().toISOString(),
         reloadConfigSuccess: lastReloadOk,
         lastConfigTime: lastConfigTime.toISOString(),
-        corruptionCount: storageMetric('prometheus_tsdb_wal_corruptions_total'),
+        corruptionCount: walCorruptions(),
         goroutineCount: 0,
         GOMAXPROCS: 1,
         GOMEMLIMIT: 0,
@@ -257,7 +257,8 @@ export async function runServer(flags: ParsedFlags): Promise<number> {
       enableRemoteWriteReceiver: f('web.enable-remote-write-receiver') === 'true',
     }),
   });
-  const storageMetric = (name: string): number => storage?.metricFamilies().find((m) => m.name === name)?.value() ?? 0;
+  /** Read through the storage metric registered at open (no family list built per request). */
+  let walCorruptions = (): number => 0;
 
   // Listen first: /-/healthy answers and /-/ready says 503 while the WAL replays.
   try {
@@ -293,7 +294,10 @@ export async function runServer(flags: ParsedFlags): Promise<number> {
     await app.close();
     return 1;
   }
-  for (const m of storage.metricFamilies()) registry.collected(m.name, m.help, m.type, m.value);
+  for (const m of storage.metricFamilies()) {
+    registry.collected(m.name, m.help, m.type, m.value);
+    if (m.name === 'prometheus_tsdb_wal_corruptions_total') walCorruptions = m.value;
+  }
   logger.info('TSDB started', { dir: dataDir });
 
   scrape = new ScrapeManager({ appendable, registry, logger });
