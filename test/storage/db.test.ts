@@ -1,24 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { join } from 'node:path';
-import { Matcher, StorageError, STALE_NAN, openStorage, type Storage, type StorageOptions } from '../../storage/index.js';
-import { L, countSamples, query, recorder, run, transpileStorage } from './helpers.js';
+import { Matcher, StorageError, STALE_NAN, openStorage, type Storage } from '../../storage/index.js';
+import { L, countSamples, query, recorder, run, transpileStorage, H, T0, openReady, tempDirs } from './helpers.js';
 
-const tmpRoot = fs.mkdtempSync(join(os.tmpdir(), 'sextant-db-test-'));
-afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
-let seq = 0;
-const newDir = (): string => join(tmpRoot, `d${seq++}`);
-
-const H = 3_600_000;
-// Aligned to every compaction range (2 h × 3^k, k ≤ 5).
-const T0 = 1_700_000_000_000 - (1_700_000_000_000 % (486 * H));
-
-async function open(dir: string, opts: Partial<StorageOptions> = {}): Promise<Storage> {
-  const db = await openStorage({ dir, compactInterval: 0, ...opts });
-  await db.ready;
-  return db;
-}
+const newDir = tempDirs('sextant-db-test-');
+const open = openReady;
 
 /** Appends `series` series from `from` to `to` (exclusive) every `step` ms; one commit per step. */
 function fill(db: Storage, series: number, from: number, to: number, step = 60_000): number {
@@ -112,7 +99,7 @@ describe('openStorage', () => {
     fill(db, 3, T0, T0 + 5 * H, 300_000);
     expect(db.compact().persisted.length).toBe(1);
     const [first] = db.blocks();
-    const saved = join(tmpRoot, `saved${seq++}`);
+    const saved = newDir();
     fs.copyFileSync(join(dir, 'blocks', `${first!.ulid}.block`), saved);
     fill(db, 3, T0 + 5 * H, T0 + 10 * H, 300_000);
     const res = db.compact();
@@ -172,7 +159,7 @@ describe('openStorage', () => {
     await expect(openStorage({ dir, compactInterval: 0 })).rejects.toThrow(new RegExp(`data directory ${dir} is in use by process ${process.pid}`));
     await expect(openStorage({ dir, compactInterval: 0 })).rejects.toMatchObject({ code: 'locked' });
     // Another process fails the same way.
-    const work = join(tmpRoot, `child${seq++}`);
+    const work = newDir();
     transpileStorage(work);
     fs.writeFileSync(join(work, 'open.mjs'), `import { openStorage } from './storage/index.js';
 try { await openStorage({ dir: process.argv[2], compactInterval: 0 }); process.stdout.write('opened'); }
@@ -260,10 +247,10 @@ catch (e) { process.stdout.write(JSON.stringify({ code: e.code, message: e.messa
     db.compact();
     db.delete([new Matcher('=', 'i', '7')], T0, T0 + H);
     const want = query(db);
-    const snap = join(tmpRoot, `snap${seq++}`);
+    const snap = newDir();
     const res = db.snapshot(snap);
     expect(res.blocks.length).toBe(2); // one persisted block + the head
-    const skip = db.snapshot(join(tmpRoot, `snap${seq++}`), { skipHead: true });
+    const skip = db.snapshot(newDir(), { skipHead: true });
     expect(skip.blocks.length).toBe(1);
     await db.close();
     const copy = await open(snap);

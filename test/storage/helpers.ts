@@ -4,7 +4,20 @@ import { dirname, join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { Labels, Matcher, ValueType, isStaleNaN, type Querier, type Queryable, type StorageLogger } from '../../storage/index.js';
+import * as os from 'node:os';
+import { afterAll } from 'vitest';
+import {
+  Labels,
+  Matcher,
+  ValueType,
+  isStaleNaN,
+  openStorage,
+  type Querier,
+  type Queryable,
+  type Storage,
+  type StorageLogger,
+  type StorageOptions,
+} from '../../storage/index.js';
 
 export const L = (...nv: string[]): Labels => Labels.fromPairs(...nv);
 export const ALL = [new Matcher('=~', '__name__', '.+')];
@@ -95,4 +108,23 @@ export function transpileStorage(dest: string): void {
   }
   fs.writeFileSync(join(dest, 'package.json'), '{"type":"module"}');
   if (!fs.existsSync(join(dest, 'node_modules'))) fs.symlinkSync(join(root, 'node_modules'), join(dest, 'node_modules'));
+}
+
+export const H = 3_600_000;
+/** A base time aligned to every compaction range (2 h × 3^k, k ≤ 5). */
+export const T0 = 1_700_000_000_000 - (1_700_000_000_000 % (486 * H));
+
+/** A fresh directory per call under one temporary root, removed after the file's tests. */
+export function tempDirs(prefix: string): () => string {
+  const root = fs.mkdtempSync(join(os.tmpdir(), prefix));
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  let seq = 0;
+  return () => join(root, `d${seq++}`);
+}
+
+/** Opens a storage without background work and waits for its WAL replay. */
+export async function openReady(dir: string, opts: Partial<StorageOptions> = {}): Promise<Storage> {
+  const db = await openStorage({ dir, compactInterval: 0, ...opts });
+  await db.ready;
+  return db;
 }

@@ -1,23 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { join } from 'node:path';
-import { openStorage, type Storage, type StorageOptions } from '../../storage/index.js';
-import { L, query } from './helpers.js';
+import type { Storage } from '../../storage/index.js';
+import { L, query, H, T0, openReady, tempDirs } from './helpers.js';
 
-const tmpRoot = fs.mkdtempSync(join(os.tmpdir(), 'sextant-retention-test-'));
-afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
-let seq = 0;
-const newDir = (): string => join(tmpRoot, `d${seq++}`);
-
-const H = 3_600_000;
-const T0 = 1_700_000_000_000 - (1_700_000_000_000 % (486 * H));
-
-async function open(dir: string, opts: Partial<StorageOptions> = {}): Promise<Storage> {
-  const db = await openStorage({ dir, compactInterval: 0, ...opts });
-  await db.ready;
-  return db;
-}
+const newDir = tempDirs('sextant-retention-test-');
+const open = openReady;
 
 function fill(db: Storage, series: number, from: number, to: number, step: number): void {
   const refs = new Array<number>(series).fill(0);
