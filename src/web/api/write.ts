@@ -178,8 +178,8 @@ function sampleReason(code: string): string {
   }
 }
 
-function labelsText(labels: Labels | undefined, names: string[], values: string[], n: number): string {
-  if (labels) return labels.toString();
+/** The label pairs as received (they may be invalid, so not a Labels). */
+function labelsText(names: string[], values: string[], n: number): string {
   const parts: string[] = [];
   for (let i = 0; i < n; i++) parts.push(`${names[i]}=${JSON.stringify(values[i])}`);
   return `{${parts.join(', ')}}`;
@@ -201,7 +201,7 @@ function buildLabels(b: LabelsBuilder, names: string[], values: string[], n: num
   if (problem === undefined && labels.isEmpty()) problem = 'empty label set';
   if (problem === undefined && labels.get('__name__') === '') problem = 'missing metric name';
   if (problem !== undefined) {
-    rejected.add(`samples of series with invalid labels: ${problem}`, labelsText(undefined, names, values, n), Math.max(samples, 1));
+    rejected.add(`samples of series with invalid labels: ${problem}`, labelsText(names, values, n), Math.max(samples, 1));
     return undefined;
   }
   return labels;
